@@ -1,0 +1,1 @@
+## filter/filter.mk - (fragment of Makefile.am)

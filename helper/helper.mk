@@ -1,0 +1,1 @@
+## helper/helper.mk - (fragment of Makefile.am)

@@ -1,0 +1,1 @@
+## lib/mime.mk - (fragment of Makefile.am)

@@ -1,0 +1,47 @@
+/* p2m-compose.h - stream a document out as a MIME message, and read the envelope of a composed one. */
+#ifndef P2M_COMPOSE_H
+#define P2M_COMPOSE_H
+
+#include <glib.h>
+#include <time.h>
+
+#define P2M_HEADER_BLOCK_MAX (64 * 1024)
+
+/* What the message says.  All strings UTF-8; the composer validates and
+ * encodes them (RFC 2047, RFC 2231), so CR/LF in a title or option can never
+ * start a header or add a recipient. */
+typedef struct {
+	const char        *from;             /* addr-spec, e.g. scanner@contoso.com */
+	const char        *from_name;        /* display name or NULL */
+	const char *const *to;               /* NULL-terminated addr-specs (at least one) */
+	const char *const *cc;               /* NULL-terminated or NULL */
+	const char        *subject;          /* job title or mail-subject */
+	const char        *attachment_name;  /* file name (made safe, ".pdf" added when missing) */
+	const char        *content_type;     /* document type, default "application/pdf" */
+	const char        *body_text;        /* text/plain body, UTF-8 */
+	time_t             date;             /* 0 = now */
+	const char        *message_id_domain;/* right side of Message-ID, default: from's domain */
+} p2m_compose_info;
+
+typedef struct p2m_composer p2m_composer;
+
+/* Start composing; the document is read from DOC_FD as the message is pulled
+ * (the fd is not closed).  Fails with P2M_E_ADDRESS for an invalid address. */
+p2m_composer *p2m_compose_new(const p2m_compose_info *info, int doc_fd, GError **error);
+/* Pull up to LEN bytes of the message into BUF (LEN >= 80).  Returns the
+ * number of bytes written, 0 at the end, -1 on a read error (P2M_E_DOCUMENT).
+ * Memory use is constant whatever the document size. */
+gssize p2m_compose_read(p2m_composer *c, char *buf, gsize len, GError **error);
+/* Document bytes consumed so far. */
+guint64 p2m_compose_document_bytes(const p2m_composer *c);
+void p2m_compose_free(p2m_composer *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_composer, p2m_compose_free)
+
+/* The envelope of an already composed message (what print2mail-compose made):
+ * parse the header block HDR (LEN bytes, up to the empty line, at most
+ * P2M_HEADER_BLOCK_MAX) and return the To and Cc addr-specs (NULL-terminated,
+ * g_strfreev) and the From addr-spec.  Pure; fails with P2M_E_ADDRESS on a
+ * malformed header. */
+gboolean p2m_compose_parse_envelope(const char *hdr, gsize len, char **from, char ***to, char ***cc, GError **error);
+
+#endif /* P2M_COMPOSE_H */

@@ -1,0 +1,90 @@
+/* p2m-error.c - names, messages and classes of print2mail errors; the CUPS exit mapping. */
+#include "config.h"
+
+#include <cups/backend.h>
+#include <stddef.h>
+
+#include "p2m-error.h"
+
+static const struct {
+	const char *name;
+	const char *message;
+	p2m_class   cls;
+} error_table[P2M_E__COUNT] = {
+	[P2M_OK]                  = { "ok", "Success", P2M_CLASS_NONE },
+	[P2M_E_NOMEM]             = { "nomem", "Out of memory", P2M_CLASS_TRANSIENT },
+	[P2M_E_USAGE]             = { "usage", "Wrong command line", P2M_CLASS_ACCOUNT },
+	[P2M_E_CONFIG]            = { "config", "The print2mail configuration is invalid", P2M_CLASS_ACCOUNT },
+	[P2M_E_ACCOUNT]           = { "account", "The queue names an account that is not configured", P2M_CLASS_ACCOUNT },
+	[P2M_E_URI]               = { "uri", "The device URI is malformed", P2M_CLASS_ACCOUNT },
+	[P2M_E_DOCUMENT]          = { "document", "The document cannot be read", P2M_CLASS_MESSAGE },
+	[P2M_E_SECRET]            = { "secret", "A secret file cannot be read", P2M_CLASS_ACCOUNT },
+	[P2M_E_SECRET_MODE]       = { "secret-mode", "A secret file is readable by other users", P2M_CLASS_ACCOUNT },
+	[P2M_E_STORE]             = { "store", "The credential store is damaged or has unsafe permissions", P2M_CLASS_ACCOUNT },
+	[P2M_E_ADDRESS]           = { "address", "An e-mail address is invalid", P2M_CLASS_MESSAGE },
+	[P2M_E_NO_RECIPIENT]      = { "no-recipient", "The job names no recipient", P2M_CLASS_MESSAGE },
+	[P2M_E_RECIPIENT_DENIED]  = { "recipient-denied", "A recipient is not allowed for this account", P2M_CLASS_MESSAGE },
+	[P2M_E_TOO_LARGE]         = { "too-large", "The message is too large", P2M_CLASS_MESSAGE },
+	[P2M_E_CANCELED]          = { "canceled", "The job was canceled", P2M_CLASS_NONE },
+	[P2M_E_CONNECT]           = { "connect", "Cannot reach the mail server", P2M_CLASS_TRANSIENT },
+	[P2M_E_TLS]               = { "tls", "TLS negotiation with the mail server failed", P2M_CLASS_TRANSIENT },
+	[P2M_E_TLS_VERIFY]        = { "tls-verify", "The mail server's certificate is not trusted", P2M_CLASS_ACCOUNT },
+	[P2M_E_SMTP]              = { "smtp", "The mail server refused the message", P2M_CLASS_TRANSIENT },
+	[P2M_E_TOKEN]             = { "token", "The token endpoint refused the request", P2M_CLASS_ACCOUNT },
+	[P2M_E_TOKEN_UNAVAILABLE] = { "token-unavailable", "The token endpoint cannot be reached", P2M_CLASS_TRANSIENT },
+	[P2M_E_NO_CREDENTIAL]     = { "no-credential", "No credential is stored for this user", P2M_CLASS_USER },
+	[P2M_E_HELPER]            = { "helper", "print2mail-helper cannot be reached", P2M_CLASS_TRANSIENT },
+	[P2M_E_PROTOCOL]          = { "protocol", "Malformed message from a peer", P2M_CLASS_TRANSIENT },
+	[P2M_E_PERMISSION]        = { "permission", "Permission denied", P2M_CLASS_ACCOUNT },
+	[P2M_E_INTERNAL]          = { "internal", "Internal error", P2M_CLASS_TRANSIENT },
+};
+
+static const struct {
+	const char *name;
+	const char *action;
+	int         cups;
+} class_table[P2M_CLASS__COUNT] = {
+	[P2M_CLASS_NONE]      = { "delivered", "delivered", CUPS_BACKEND_OK },
+	[P2M_CLASS_TRANSIENT] = { "transient", "retried later", CUPS_BACKEND_RETRY },
+	[P2M_CLASS_ACCOUNT]   = { "account", "queue stopped", CUPS_BACKEND_STOP },
+	[P2M_CLASS_USER]      = { "user", "held for authentication", CUPS_BACKEND_AUTH_REQUIRED },
+	[P2M_CLASS_MESSAGE]   = { "message", "held", CUPS_BACKEND_HOLD },
+};
+
+const char *
+p2m_error_name(p2m_error e)
+{
+	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].name : "unknown";
+}
+
+const char *
+p2m_error_message(p2m_error e)
+{
+	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].message : "Unknown error";
+}
+
+p2m_class
+p2m_error_class(p2m_error e)
+{
+	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].cls : P2M_CLASS_TRANSIENT;
+}
+
+const char *
+p2m_class_name(p2m_class c)
+{
+	return ((unsigned) c < P2M_CLASS__COUNT) ? class_table[c].name : "unknown";
+}
+
+const char *
+p2m_class_action(p2m_class c)
+{
+	return ((unsigned) c < P2M_CLASS__COUNT) ? class_table[c].action : "retried later";
+}
+
+int
+p2m_class_to_cups(p2m_class c)
+{
+	/* An unknown class keeps the job: retrying is the one outcome that
+	 * never loses a document and never stops other users' jobs. */
+	return ((unsigned) c < P2M_CLASS__COUNT) ? class_table[c].cups : CUPS_BACKEND_RETRY;
+}

@@ -1,0 +1,1 @@
+## lib/rules.mk - (fragment of Makefile.am)

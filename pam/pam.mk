@@ -1,0 +1,1 @@
+## pam/pam.mk - (fragment of Makefile.am)

@@ -1,0 +1,34 @@
+## tests/tests.mk - shared test harness (fragment of Makefile.am).
+
+## Fuzz targets: each tests/fuzz/fuzz-NAME.c defines LLVMFuzzerTestOneInput.
+## make check always replays tests/fuzz/corpus/NAME/* through it (replay-NAME,
+## built with the normal compiler); --enable-fuzzers also builds the libFuzzer
+## binary fuzz-NAME with clang for real fuzzing (see HACKING.md).
+FUZZ_REPLAY_MAIN = tests/fuzz/replay-main.c
+EXTRA_DIST += tests/fuzz/replay-main.c tests/fuzz/corpus tests/lib.sh tests/servers
+
+## To add a fuzz target NAME (owner's fragment):
+##   check_PROGRAMS += tests/fuzz/replay-NAME
+##   tests_fuzz_replay_NAME_SOURCES = tests/fuzz/fuzz-NAME.c $(FUZZ_REPLAY_MAIN)
+##   tests_fuzz_replay_NAME_LDADD = $(P2M_LIBS)
+##   TESTS += tests/fuzz/replay-NAME
+##   FUZZ_TARGETS += NAME
+## and put seed inputs in tests/fuzz/corpus/NAME/.
+## A unit test NAME: tests/unit/test-NAME.c (GTest, g_test_init + g_test_run):
+##   check_PROGRAMS += tests/unit/test-NAME
+##   tests_unit_test_NAME_LDADD = $(P2M_LIBS)
+##   TESTS += tests/unit/test-NAME
+## An integration test: tests/integration/NAME.sh printing TAP, sourcing tests/lib.sh:
+##   TESTS += tests/integration/NAME.sh
+
+## libFuzzer binaries (make fuzzers, with ./configure --enable-fuzzers CC=clang).
+FUZZ_TARGETS =
+fuzzers:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "  FUZZ     tests/fuzz/fuzz-$$t"; \
+	  $(CC) -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) \
+	    $(srcdir)/tests/fuzz/fuzz-$$t.c -o tests/fuzz/fuzz-$$t \
+	    lib/.libs/libp2m.a lib/.libs/libp2mcore.a \
+	    $(GLIB_LIBS) $(JSON_GLIB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(CUPS_LIBS) || exit 1; \
+	done
+.PHONY: fuzzers
