@@ -23,6 +23,7 @@ typedef struct {
 	p2m_tls_mode    tls;                /* default starttls */
 	char           *ca_file;            /* extra trust anchor, or NULL */
 	char           *from;               /* sender address (bare addr-spec); required unless send_as=job-user */
+	char           *from_name;          /* display name for From, or NULL */
 	p2m_auth        auth;               /* default login */
 	char           *username;           /* default: from */
 	char           *password_file;      /* auth=login */
@@ -30,6 +31,7 @@ typedef struct {
 	char           *tenant;
 	char           *client_id;
 	char           *client_secret_file;
+	char           *client_secret_expires; /* "YYYY-MM-DD" or NULL: warn before it expires */
 	char           *client_certificate;
 	char           *client_key;
 	char           *oauth_authority;    /* default https://login.microsoftonline.com */

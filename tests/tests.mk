@@ -4,8 +4,7 @@
 ## make check always replays tests/fuzz/corpus/NAME/* through it (replay-NAME,
 ## built with the normal compiler); --enable-fuzzers also builds the libFuzzer
 ## binary fuzz-NAME with clang for real fuzzing (see HACKING.md).
-FUZZ_REPLAY_MAIN = tests/fuzz/replay-main.c
-EXTRA_DIST += tests/fuzz/replay-main.c tests/fuzz/corpus tests/lib.sh tests/servers
+EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/servers
 
 ## To add a fuzz target NAME (owner's fragment):
 ##   check_PROGRAMS += tests/fuzz/replay-NAME
@@ -22,7 +21,6 @@ EXTRA_DIST += tests/fuzz/replay-main.c tests/fuzz/corpus tests/lib.sh tests/serv
 ##   TESTS += tests/integration/NAME.sh
 
 ## libFuzzer binaries (make fuzzers, with ./configure --enable-fuzzers CC=clang).
-FUZZ_TARGETS =
 fuzzers:
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "  FUZZ     tests/fuzz/fuzz-$$t"; \
