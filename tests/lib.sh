@@ -66,7 +66,7 @@ p2m_setup() {
 	chmod 0755 "$T"
 	trap p2m_cleanup EXIT
 	trap 'exit 130' INT TERM
-	sh "$top_srcdir/tests/servers/mkcerts.sh" "$T/certs" >/dev/null 2>&1 ||
+	bash "$top_srcdir/tests/servers/mkcerts.sh" "$T/certs" >/dev/null 2>&1 ||
 		{ echo "Bail out! cannot make test certificates"; exit 1; }
 	mkdir -p "$T/state"
 	chmod 0700 "$T/state"
