@@ -1,0 +1,171 @@
+#!/bin/sh
+# pam-e2e.sh - send as the person who printed, end to end: PAM login -> real print2mail-helper -> vault -> backend -> M365-like server.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+MODULE="$top_builddir/pam/.libs/pam_print2mail.so"
+HELPER="$top_builddir/helper/print2mail-helper"
+PWRAP_LIB=$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
+PWRAP_MODDIR=$(ls -d /usr/lib/*/pam_wrapper 2>/dev/null | head -n 1)
+PAM_DENY=$(ls /lib/*/security/pam_deny.so /usr/lib/*/security/pam_deny.so 2>/dev/null | head -n 1)
+[ -n "$PWRAP_LIB" ] && [ -f "$PWRAP_MODDIR/pam_matrix.so" ] || skip_all "pam_wrapper not installed (apt-get install libpam-wrapper)"
+command -v pamtester >/dev/null 2>&1 || skip_all "pamtester not installed"
+command -v setpriv >/dev/null 2>&1 || skip_all "setpriv not installed"
+[ -f "$MODULE" ] || skip_all "PAM module not built"
+[ -x "$HELPER" ] || skip_all "print2mail-helper not built"
+[ -x "$P2M_BACKEND" ] || skip_all "backend not built"
+
+ASAN_RT=$(ldd "$MODULE" 2>/dev/null | awk '/libasan/ { print $3 }')
+PRELOAD="$PWRAP_LIB"
+[ -n "$ASAN_RT" ] && PRELOAD="$ASAN_RT $PWRAP_LIB"
+
+p2m_setup
+p2m_start_syslog
+SOCK="$T/run/helper.sock"
+KEY="$T/etc/store.key"
+mkdir -p "$T/run" "$T/etc" "$T/services"
+chmod 0755 "$T/run"
+
+smtp_script '{"users": {"alice@contoso.com": "pw1-Alice", "bob@contoso.com": "pwb-Bob"}}'
+p2m_start_smtp
+cat >"$PRINT2MAIL_CONF" <<EOF
+[global]
+state_dir = $T/state
+helper_socket = $SOCK
+key_file = $KEY
+
+[account people]
+server = 127.0.0.1
+port = $SMTP_PORT
+tls = starttls
+ca_file = $T/certs/ca.pem
+auth = login
+send_as = job-user
+user_address = %u@contoso.com
+EOF
+
+"$HELPER" --foreground >"$T/helper.log" 2>&1 &
+HELPER_PID=$!
+P2M_PIDS="$P2M_PIDS $HELPER_PID"
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ -S "$SOCK" ] || { cat "$T/helper.log" >&2; echo "Bail out! print2mail-helper did not start"; exit 1; }
+
+# The shape of Debian's common-* after pam-auth-update (see pam-module.sh for
+# why pam_set_items follows pam_matrix).
+cat >"$T/services/login" <<EOF
+auth     [success=1 default=ignore] $PWRAP_MODDIR/pam_matrix.so passdb=$T/passdb
+auth     requisite $PAM_DENY
+auth     required  $PWRAP_MODDIR/pam_set_items.so
+auth     optional  $MODULE socket=$SOCK timeout=1000 debug
+account  required  $PWRAP_MODDIR/pam_matrix.so passdb=$T/passdb
+password [success=1 default=ignore] $PWRAP_MODDIR/pam_matrix.so passdb=$T/passdb
+password requisite $PAM_DENY
+password required  $PWRAP_MODDIR/pam_set_items.so
+password optional  $MODULE socket=$SOCK timeout=1000 debug
+session  required  $PWRAP_MODDIR/pam_matrix.so passdb=$T/passdb
+session  optional  $MODULE socket=$SOCK timeout=1000 debug
+EOF
+echo "auth required $PAM_DENY" >"$T/services/other"
+printf 'alice:pw1-Alice:login\nbob:pwb-Bob:login\n' >"$T/passdb"
+: >"$T/pam-output"
+
+pt() {  # pt STDIN PAM_AUTHTOK ARGS...
+	local input="$1" tok="$2"
+	shift 2
+	printf '%s' "$input" | env PAM_AUTHTOK="$tok" LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$T/services" PAM_WRAPPER_DEBUGLEVEL=2 \
+		${ASAN_RT:+PAM_WRAPPER_DISABLE_DEEPBIND=1 ASAN_OPTIONS=detect_leaks=0} \
+		pamtester -v "$@" >>"$T/pam-output" 2>&1
+	PT_RC=$?
+}
+# last_session FIELD: a field of the SMTP server's last session record.
+last_session() {
+	[ -s "$SPOOL/sessions.jsonl" ] || { echo "none"; return; }
+	tail -n 1 "$SPOOL/sessions.jsonl" | "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1]))' "$1"
+}
+make_pdf "$T/doc.pdf"
+job() {  # job N USER [VAR=VALUE ...]
+	local n="$1" user="$2"
+	shift 2
+	run_backend "print2mail://people" "$n" "$user" "report $n" "mailto=carol@contoso.com" "$T/doc.pdf" "$@"
+	cat "$T/backend.err" >>"$T/backend-all.err"
+}
+
+# 1. alice logs in: her password reaches the store, encrypted
+pt "pw1-Alice
+" pw1-Alice login alice authenticate open_session close_session
+is "$PT_RC" 0 "alice logs in"
+[ -f "$T/state/users/alice.cred" ]; ok $? "the helper stored a record for alice"
+is "$(stat -c %a "$T/state/users/alice.cred" 2>/dev/null)" 600 "record mode 0600"
+is "$(stat -c %a "$KEY" 2>/dev/null)" 600 "key file created 0600 outside the state dir"
+
+# 2. her job authenticates as her, from her address
+job 1 alice
+is "$BACKEND_RC" 0 "alice's job is delivered"
+is "$(last_session auth_user)/$(last_session auth_ok)" "alice@contoso.com/True" "AUTH LOGIN as alice@contoso.com"
+like "$(mail_field "$(last_mail)" From)" 'alice@contoso\.com' "From is alice@contoso.com"
+
+# 3. bob has no credential: held for authentication, CUPS asks him
+job 2 bob
+is "$BACKEND_RC" 2 "bob's job exits AUTH_REQUIRED (2)"
+like "$BACKEND_ERR" '^ATTR: auth-info-required=username,password' "ATTR: auth-info-required asks for username,password"
+
+# 4. AuthInfoRequired answered: bob's password is used for that job only
+job 3 bob AUTH_USERNAME=bob AUTH_PASSWORD=pwb-Bob
+is "$BACKEND_RC" 0 "bob's job with AUTH_USERNAME/AUTH_PASSWORD is delivered"
+is "$(last_session auth_user)/$(last_session auth_ok)" "bob@contoso.com/True" "as bob@contoso.com"
+[ ! -e "$T/state/users/bob.cred" ]; ok $? "and bob's password was not stored"
+job 4 bob
+is "$BACKEND_RC" 2 "bob's next job asks again"
+
+# 5. alice changes her password (Microsoft 365 too): the next job uses the new one
+pt "pw1-Alice
+pw2-Alice
+pw2-Alice
+" pw2-Alice login alice chauthtok
+is "$PT_RC" 0 "alice changes her password"
+smtp_script '{"users": {"alice@contoso.com": "pw2-Alice", "bob@contoso.com": "pwb-Bob"}}'
+job 5 alice
+is "$BACKEND_RC" 0 "alice's next job is delivered"
+is "$(last_session auth_user)/$(last_session auth_ok)" "alice@contoso.com/True" "with the new password (the server now refuses the old one)"
+
+# 6. a non-root peer may not deposit a password
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$PYTHON3" - "$SOCK" <<'PY' >"$T/nobody.out" 2>&1
+import socket, struct, sys
+f = [(1, b"alice"), (2, b"evil-Pw")]
+body = b"".join(struct.pack(">BH", t, len(v)) + v for t, v in f)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"P2M1" + struct.pack(">BBI", 1, len(f), len(body)) + body)
+r = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    r += d
+print("reply-op=%d" % r[4] if len(r) >= 10 else "reply-op=none")
+PY
+like "$(cat "$T/nobody.out")" 'reply-op=129' "PUT_PASSWORD from uid nobody gets an ERROR reply"
+job 6 alice
+is "$BACKEND_RC" 0 "alice's stored password is unchanged by it"
+
+# 7. nothing in clear at rest or in any log (which are not empty, so this can fail)
+[ -s "$T/helper.log" ] && [ -s "$T/syslog.txt" ] && grep -q 'SYSLOG(7): credential of alice handed' "$T/pam-output"
+ok $? "helper log, backend syslog and the module's debug lines were captured"
+for pw in pw1-Alice pw2-Alice pwb-Bob evil-Pw; do
+	! grep -r -q -a -- "$pw" "$T/state" "$T/etc" "$T/helper.log" "$T/backend-all.err" "$T/syslog.txt" "$T/pam-output" 2>/dev/null
+	ok $? "'$pw' appears nowhere in the state dir, key dir, helper log, backend output, syslog or PAM output"
+done
+
+# 8. logout with forget_on_logout: the helper forgets
+sed -i 's/^session  optional  \(.*\) debug$/session  optional  \1 debug forget_on_logout/' "$T/services/login"
+pt "pw2-Alice
+" pw2-Alice login alice authenticate open_session close_session
+is "$PT_RC" 0 "alice logs in and out with forget_on_logout"
+[ ! -e "$T/state/users/alice.cred" ]; ok $? "her record is gone"
+job 7 alice
+is "$BACKEND_RC" 2 "her next job asks for authentication"
+
+done_testing
