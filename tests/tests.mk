@@ -30,3 +30,12 @@ fuzzers:
 	    $(GLIB_LIBS) $(JSON_GLIB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(CUPS_LIBS) || exit 1; \
 	done
 .PHONY: fuzzers
+
+## The unit tests and fuzz replays (no servers, no root): what the sanitizer
+## pass of scripts/test.sh runs.
+print-unit-tests:
+	@echo $(filter tests/unit/% tests/fuzz/%,$(TESTS))
+.PHONY: print-unit-tests
+
+## The test servers check themselves with curl before anything trusts them.
+TESTS += tests/servers/selftest.sh
