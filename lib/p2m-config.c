@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "p2m-addr.h"
 #include "p2m-config.h"
 #include "p2m-error.h"
 
@@ -177,20 +178,6 @@ parse_size(const char *v, guint64 *out)
 	return TRUE;
 }
 
-static gboolean
-plain_address(const char *a)
-{
-	const char *at = strchr(a, '@');
-	const char *p;
-
-	if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@') != NULL || strchr(at, '.') == NULL)
-		return FALSE;
-	for (p = a; *p != '\0'; p++)
-		if ((unsigned char) *p <= ' ' || strchr("<>(),;:\\\"[]", *p) != NULL)
-			return FALSE;
-	return TRUE;
-}
-
 static void
 p2m_account_free(p2m_account *a)
 {
@@ -283,7 +270,7 @@ read_account_strings(p2m_account *a, GKeyFile *kf, const source *src, const char
 			return FALSE;
 		}
 	}
-	if (a->from != NULL && !plain_address(a->from)) {
+	if (a->from != NULL && !p2m_addr_is_valid(a->from)) {
 		set_error(error, src, g, "from", "'%s' is not a plain address like scanner@contoso.com", a->from);
 		return FALSE;
 	}
@@ -356,12 +343,21 @@ read_account_numbers(p2m_account *a, GKeyFile *kf, const source *src, const char
 	}
 	if (allowed != NULL) {
 		g_auto(GStrv) parts = g_regex_split_simple("[,; \t]+", allowed, 0, 0);
-		GPtrArray *list = g_ptr_array_new();
+		GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
 		unsigned i;
 
-		for (i = 0; parts[i] != NULL; i++)
-			if (*parts[i] != '\0')
-				g_ptr_array_add(list, g_strdup(parts[i]));
+		for (i = 0; parts[i] != NULL; i++) {
+			if (*parts[i] == '\0')
+				continue;
+			if (!p2m_addr_pattern_is_valid(parts[i])) {
+				set_error(error, src, g, "allowed_recipients",
+				          "'%s' is not an address, a domain, @domain, *@domain or *.domain", parts[i]);
+				g_ptr_array_free(list, TRUE);
+				return FALSE;
+			}
+			g_ptr_array_add(list, g_strdup(parts[i]));
+		}
+		g_ptr_array_set_free_func(list, NULL);
 		g_ptr_array_add(list, NULL);
 		a->allowed_recipients = (char **) g_ptr_array_free(list, FALSE);
 	}
@@ -556,7 +552,7 @@ p2m_account_user_address(const p2m_account *a, const char *user, GError **error)
 	}
 	parts = g_strsplit(a->user_address, "%u", -1);
 	addr = g_strjoinv(user, parts);
-	if (!plain_address(addr)) {
+	if (!p2m_addr_is_valid(addr)) {
 		g_set_error(error, P2M_ERROR, P2M_E_ADDRESS, "user_address gives '%s', not a mail address", addr);
 		return NULL;
 	}

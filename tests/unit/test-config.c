@@ -83,6 +83,7 @@ test_errors(void)
 		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nmax_message_size = lots\n", "max_message_size: 'lots'" },
 		{ "[account a]\nfrom =\npassword_file = /x\n", ":2: [account a] from: empty value" },
 		{ "[global]\nstatedir = /x\n", ":2: [global] statedir: unknown key" },
+		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nallowed_recipients = b.com, an@@addr\n", "allowed_recipients: 'an@@addr'" },
 	};
 	gsize i;
 
