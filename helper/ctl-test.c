@@ -1,0 +1,153 @@
+/* ctl-test.c - print2mailctl test: send a short message through the installed backend, as cupsd would, and explain the outcome. */
+#include "config.h"
+
+#include <cups/backend.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "ctl-common.h"
+
+static const char *
+backend_path(void)
+{
+	const char *env = g_getenv("PRINT2MAIL_BACKEND");
+
+	return env != NULL && env[0] != '\0' ? env : P2M_BACKEND_PATH;
+}
+
+/* What an exit code means for a print job, in plain words. */
+static const char *
+outcome_text(int rc)
+{
+	switch (rc) {
+	case CUPS_BACKEND_OK:
+		return "Delivered: the server accepted the test message.";
+	case CUPS_BACKEND_AUTH_REQUIRED:
+		return "Not sent: the credentials were refused. A print job would be held for authentication.";
+	case CUPS_BACKEND_HOLD:
+		return "Not sent: the message itself was refused. A print job would be held until corrected.";
+	case CUPS_BACKEND_STOP:
+		return "Not sent: the account needs an administrator's fix. A print job would stop the queue.";
+	case CUPS_BACKEND_RETRY:
+	case CUPS_BACKEND_RETRY_CURRENT:
+		return "Not sent yet: a temporary problem. A print job would be retried later.";
+	case CUPS_BACKEND_CANCEL:
+		return "Not sent: the job was cancelled.";
+	default:
+		return "Not sent: the backend failed.";
+	}
+}
+
+/* The last ERROR: line and the STATE: lines of the backend's stderr. */
+static void
+print_findings(const char *err)
+{
+	g_auto(GStrv) lines = g_strsplit(err != NULL ? err : "", "\n", -1);
+	const char *last_error = NULL;
+	int i;
+
+	for (i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_prefix(lines[i], "ERROR: "))
+			last_error = lines[i] + 7;
+		else if (g_str_has_prefix(lines[i], "STATE: +"))
+			printf("Printer state: %s\n", lines[i] + 8);
+	}
+	if (last_error != NULL)
+		printf("%s\n", last_error);
+}
+
+static char *
+write_document(const char *dir, const char *account, const char *to)
+{
+	g_autofree char *path = g_build_filename(dir, "test.txt", NULL);
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S %Z");
+	g_autofree char *text = g_strdup_printf("This is a test message from print2mail.\n\n"
+	                                        "Account: %s\nRecipient: %s\nSent: %s\n\n"
+	                                        "If you can read this, printing to e-mail works.\n",
+	                                        account, to, when);
+
+	if (!g_file_set_contents(path, text, -1, NULL) || g_chmod(path, 0644) != 0)
+		return NULL;
+	return g_steal_pointer(&path);
+}
+
+/* Run the backend the way cupsd does: argv[0] the URI, six arguments, the
+ * document as a file, cupsd's environment. */
+static int
+run_backend(const p2m_config *cfg, const char *account, const char *to, const char *doc, char **err_text)
+{
+	g_autofree char *uri = g_strconcat("print2mail://", account, NULL);
+	g_autofree char *mailto = g_strconcat("mailto=", to, NULL);
+	g_autofree char *env_uri = g_strconcat("DEVICE_URI=", uri, NULL);
+	g_autofree char *env_conf = g_strconcat("PRINT2MAIL_CONF=", cfg->path, NULL);
+	g_autofree char *env_lang = g_strconcat("LANG=", g_getenv("LANG") ? g_getenv("LANG") : "C", NULL);
+	const char *user = g_get_user_name();
+	/* G_SPAWN_FILE_AND_ARGV_ZERO: the path to run, then argv[0] = the URI, as cupsd does. */
+	const char *argv[] = { backend_path(), uri, "1", user, "print2mail test", "1", mailto, doc, NULL };
+	const char *envp[] = { "PATH=/usr/bin:/bin", env_uri, env_conf, env_lang, "PRINTER=print2mail-test",
+	                       "CONTENT_TYPE=text/plain", "CHARSET=utf-8", "SOFTWARE=print2mailctl",
+	                       "AUTH_INFO_REQUIRED=none", NULL };
+	g_autoptr(GError) error = NULL;
+	int status = 0;
+
+	if (!g_spawn_sync(NULL, (char **) argv, (char **) envp, G_SPAWN_FILE_AND_ARGV_ZERO | G_SPAWN_STDOUT_TO_DEV_NULL,
+	                  NULL, NULL, NULL, err_text, &status, &error)) {
+		fprintf(stderr, "print2mailctl: cannot run the backend %s: %s\n", backend_path(), error->message);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : CUPS_BACKEND_FAILED;
+}
+
+static int
+usage(FILE *fp, int rc)
+{
+	fprintf(fp, "Usage: print2mailctl test ACCOUNT --to ADDRESS\n"
+	        "Send a short test message through ACCOUNT by running the print2mail backend\n"
+	        "exactly as CUPS would, and say in plain words what a print job would do.\n"
+	        "Exit status: 0 delivered, 1 not delivered (the output names the fix), 2 usage error.\n");
+	return rc;
+}
+
+int
+ctl_test(const p2m_config *cfg, int argc, char **argv)
+{
+	g_autofree char *to = NULL, *dir = NULL, *doc = NULL, *err_text = NULL;
+	gboolean help = FALSE;
+	GOptionEntry entries[] = {
+		{ "to", 't', 0, G_OPTION_ARG_STRING, &to, "Recipient", "ADDRESS" },
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help", NULL },
+		{ NULL }
+	};
+	g_autoptr(GOptionContext) opts = g_option_context_new(NULL);
+	int rc;
+
+	g_option_context_set_help_enabled(opts, FALSE);
+	g_option_context_add_main_entries(opts, entries, NULL);
+	if (!g_option_context_parse(opts, &argc, &argv, NULL))
+		return usage(stderr, CTL_EXIT_USAGE);
+	if (help)
+		return usage(stdout, CTL_EXIT_OK);
+	if (argc != 2 || to == NULL)
+		return usage(stderr, CTL_EXIT_USAGE);
+	if (p2m_config_find(cfg, argv[1]) == NULL) {
+		fprintf(stderr, "print2mailctl: no [account %s] in %s\n", argv[1], cfg->path);
+		return CTL_EXIT_USAGE;
+	}
+	if ((dir = g_dir_make_tmp("print2mailctl-XXXXXX", NULL)) == NULL || g_chmod(dir, 0755) != 0
+	    || (doc = write_document(dir, argv[1], to)) == NULL) {
+		fprintf(stderr, "print2mailctl: cannot write the test document\n");
+		return CTL_EXIT_FAILED;
+	}
+	rc = run_backend(cfg, argv[1], to, doc, &err_text);
+	g_unlink(doc);
+	g_rmdir(dir);
+	if (rc < 0)
+		return CTL_EXIT_FAILED;
+	printf("%s\n", outcome_text(rc));
+	print_findings(err_text);
+	return rc == CUPS_BACKEND_OK ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+}

@@ -1,0 +1,180 @@
+/* helper-status.c - the text of print2mailctl status: every account and login, never a token. */
+#include "config.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "helper-status.h"
+#include "p2m-error.h"
+#include "p2m-rules.h"
+#include "p2m-store.h"
+#include "p2m-token.h"
+#include "p2m-tokstate.h"
+
+const char *
+helper_status_auth_kind(const p2m_account *a)
+{
+	if (a->auth != P2M_AUTH_XOAUTH2)
+		return "AUTH LOGIN (password file)";
+	if (a->send_as == P2M_SEND_AS_JOB_USER)
+		return "XOAUTH2, each job user's own login (print2mailctl login --me)";
+	if (a->oauth_flow == P2M_FLOW_DEVICE_CODE)
+		return "XOAUTH2, delegated login (device code)";
+	if (a->client_certificate != NULL)
+		return "XOAUTH2, client credentials (certificate)";
+	return "XOAUTH2, client credentials (client secret)";
+}
+
+const p2m_account *
+helper_status_user_account(const p2m_config *cfg)
+{
+	guint i;
+
+	for (i = 0; i < cfg->accounts->len; i++) {
+		const p2m_account *a = g_ptr_array_index(cfg->accounts, i);
+
+		if (a->auth == P2M_AUTH_XOAUTH2 && a->send_as == P2M_SEND_AS_JOB_USER)
+			return a;
+	}
+	for (i = 0; i < cfg->accounts->len; i++) {
+		const p2m_account *a = g_ptr_array_index(cfg->accounts, i);
+
+		if (a->auth == P2M_AUTH_XOAUTH2 && a->oauth_flow == P2M_FLOW_DEVICE_CODE)
+			return a;
+	}
+	return NULL;
+}
+
+GPtrArray *
+helper_status_user_identities(const char *state_dir)
+{
+	g_autofree char *dir = g_build_filename(state_dir, "tokens", NULL);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autofree char *prefix = p2m_store_escape("user:");
+	const char *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *user = NULL;
+
+		if (!g_str_has_prefix(name, prefix) || !g_str_has_suffix(name, ".json"))
+			continue;
+		user = g_uri_unescape_segment(name + strlen(prefix), name + strlen(name) - 5, NULL);
+		if (user != NULL && user[0] != '\0')
+			g_ptr_array_add(out, g_strconcat("user:", user, NULL));
+	}
+	return out;
+}
+
+static char *
+when(gint64 t)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t);
+	gint64 delta = t - g_get_real_time() / G_USEC_PER_SEC;
+	g_autofree char *abs = dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S %Z") : g_strdup("?");
+
+	if (delta >= 0 && delta < 7200)
+		return g_strdup_printf("%s (in %" G_GINT64_FORMAT " min %" G_GINT64_FORMAT " s)", abs,
+		                       delta / 60, delta % 60);
+	if (delta < 0 && delta > -7200)
+		return g_strdup_printf("%s (%" G_GINT64_FORMAT " min ago)", abs, -delta / 60);
+	return g_steal_pointer(&abs);
+}
+
+static void
+format_rule(GString *out, const char *label, const char *rule_id, const char *message, gint64 at)
+{
+	const p2m_rule *rule = rule_id != NULL ? p2m_rules_find(rule_id) : NULL;
+	g_autofree char *fix = rule != NULL ? p2m_rules_format(rule->message, NULL, 0) : NULL;
+
+	g_string_append_printf(out, "  %s: %s", label, rule_id != NULL ? rule_id : "?");
+	if (at > 0) {
+		g_autofree char *w = when(at);
+
+		g_string_append_printf(out, " at %s", w);
+	}
+	g_string_append_printf(out, "\n    %s\n", message != NULL ? message : "");
+	if (fix != NULL)
+		g_string_append_printf(out, "    fix: %s\n", fix);
+	if (rule != NULL && rule->url != NULL)
+		g_string_append_printf(out, "    see: %s\n", rule->url);
+}
+
+/* The token and status lines of one identity. */
+static void
+format_identity(GString *out, const p2m_config *cfg, const char *identity)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(p2m_tokstate) st = p2m_tokstate_load(cfg->state_dir, identity, &error);
+	g_autoptr(p2m_token) t = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	if (!p2m_token_load(cfg->state_dir, identity, &t, error == NULL ? &error : NULL) || error != NULL) {
+		g_string_append_printf(out, "  store: %s\n", error->message);
+		return;
+	}
+	if (t == NULL || t->access_token == NULL) {
+		g_string_append(out, "  token: none yet\n");
+	} else {
+		g_autofree char *w = when(t->expires_at);
+
+		g_string_append_printf(out, "  token: %s %s%s\n", t->expires_at > now ? "valid until" : "expired",
+		                       w, t->refresh_token != NULL ? ", refresh token stored" : "");
+	}
+	if (st->last_refresh > 0) {
+		g_autofree char *w = when(st->last_refresh);
+
+		g_string_append_printf(out, "  last refresh: %s\n", w);
+	} else {
+		g_string_append(out, "  last refresh: never\n");
+	}
+	if (st->error_rule != NULL)
+		format_rule(out, "last error", st->error_rule, st->error_message, st->error_time);
+	else
+		g_string_append(out, "  last error: none\n");
+	if (st->warning_rule != NULL)
+		format_rule(out, "warning", st->warning_rule, st->warning_message, 0);
+}
+
+static void
+format_account(GString *out, const p2m_config *cfg, const p2m_account *a)
+{
+	const p2m_rule *warn;
+
+	g_string_append_printf(out, "account %s: %s\n", a->name, helper_status_auth_kind(a));
+	if (a->auth != P2M_AUTH_XOAUTH2 || a->send_as == P2M_SEND_AS_JOB_USER) {
+		g_string_append(out, "  no account token (nothing to refresh)\n");
+		return;
+	}
+	format_identity(out, cfg, a->name);
+	/* The helper records warnings too, but check now in case it is not running. */
+	warn = p2m_token_warning(cfg, a);
+	if (warn != NULL) {
+		g_autofree char *fix = p2m_rules_format(warn->message, NULL, 0);
+
+		g_string_append_printf(out, "  expiring: %s: %s\n", warn->id, fix);
+	}
+}
+
+char *
+helper_status_format(const p2m_config *cfg, const char *user)
+{
+	GString *out = g_string_new(NULL);
+	g_autoptr(GPtrArray) users = helper_status_user_identities(cfg->state_dir);
+	g_autofree char *own = user != NULL ? g_strconcat("user:", user, NULL) : NULL;
+	guint i;
+
+	for (i = 0; i < cfg->accounts->len; i++)
+		format_account(out, cfg, g_ptr_array_index(cfg->accounts, i));
+	if (cfg->accounts->len == 0)
+		g_string_append_printf(out, "no accounts in %s\n", cfg->path);
+	for (i = 0; i < users->len; i++) {
+		const char *id = g_ptr_array_index(users, i);
+
+		if (own != NULL && strcmp(own, id) != 0)
+			continue;
+		g_string_append_printf(out, "login %s: XOAUTH2, per-user login\n", id);
+		format_identity(out, cfg, id);
+	}
+	return g_string_free(out, FALSE);
+}

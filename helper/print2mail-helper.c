@@ -1,0 +1,111 @@
+/* print2mail-helper.c - the root daemon that keeps OAuth tokens fresh and takes credentials over its socket. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helper-log.h"
+#include "helper-login.h"
+#include "helper-refresh.h"
+#include "helper-server.h"
+#include "p2m-error.h"
+#include "p2m-store.h"
+#include "p2m-vault.h"
+
+static gboolean
+on_quit(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Everything that must hold before we serve: the store and the vault key. */
+static gboolean
+prepare(const p2m_config *cfg, GError **error)
+{
+	g_autoptr(GError) kerr = NULL;
+
+	if (!p2m_store_ensure_dir(cfg->state_dir, error))
+		return FALSE;
+	/* Without the key only per-user passwords fail; tokens still work. */
+	if (!p2m_vault_ensure_key(cfg->key_file, &kerr))
+		helper_log(LOG_ERR, "per-user passwords cannot be stored: %s", kerr->message);
+	return TRUE;
+}
+
+static int
+serve(p2m_config *cfg)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_autoptr(GSocketService) service = NULL;
+	helper_ctx ctx = { cfg, NULL, NULL };
+
+	if (!prepare(cfg, &error)) {
+		helper_log(LOG_ERR, "%s", error->message);
+		return EXIT_FAILURE;
+	}
+	ctx.refresh = helper_refresh_new(cfg);
+	ctx.login = helper_login_new(cfg, ctx.refresh);
+	if ((service = helper_server_start(&ctx, &error)) == NULL) {
+		helper_log(LOG_ERR, "%s", error->message);
+		return EXIT_FAILURE;
+	}
+	g_unix_signal_add(SIGTERM, on_quit, loop);
+	g_unix_signal_add(SIGINT, on_quit, loop);
+	helper_refresh_start(ctx.refresh);
+	helper_log(LOG_INFO, "listening on %s, state in %s", cfg->helper_socket, cfg->state_dir);
+	g_main_loop_run(loop);
+	g_socket_service_stop(service);
+	g_socket_listener_close(G_SOCKET_LISTENER(service));
+	unlink(cfg->helper_socket);
+	helper_login_free(ctx.login);
+	helper_refresh_free(ctx.refresh);
+	helper_log(LOG_INFO, "stopped");
+	return EXIT_SUCCESS;
+}
+
+int
+main(int argc, char **argv)
+{
+	gboolean foreground = FALSE, version = FALSE;
+	g_autofree char *config_path = NULL;
+	GOptionEntry entries[] = {
+		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Log to stderr as well as syslog", NULL },
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+		  "Configuration file (default: $PRINT2MAIL_CONF or " P2M_CONF_FILE ")", "FILE" },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+		{ NULL }
+	};
+	g_autoptr(GOptionContext) opts = g_option_context_new("- keep print2mail's OAuth tokens fresh");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(p2m_config) cfg = NULL;
+	int rc;
+
+	umask(077);
+	prctl(PR_SET_DUMPABLE, 0);  /* no core dumps with tokens in them */
+	g_option_context_add_main_entries(opts, entries, NULL);
+	if (!g_option_context_parse(opts, &argc, &argv, &error)) {
+		fprintf(stderr, "print2mail-helper: %s (see --help)\n", error->message);
+		return 2;
+	}
+	if (version) {
+		printf("print2mail-helper %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	helper_log_init(foreground);
+	if ((cfg = p2m_config_load(config_path, &error)) == NULL) {
+		helper_log(LOG_ERR, "%s", error->message);
+		return EXIT_FAILURE;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before any thread starts */
+	rc = serve(cfg);
+	curl_global_cleanup();
+	return rc;
+}

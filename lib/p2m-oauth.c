@@ -1,0 +1,440 @@
+/* p2m-oauth.c - HTTPS form POSTs to the Entra token and device-code endpoints, and device-code replies. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <glib.h>
+#include <string.h>
+
+#include "p2m-error.h"
+#include "p2m-oauth.h"
+#include "p2m-secret.h"
+
+#define P2M_OAUTH_CONNECT_TIMEOUT 10
+#define P2M_OAUTH_DESC_MAX        300
+#define P2M_OAUTH_MAX_CODES       8
+#define P2M_OAUTH_MAX_DEPTH       32
+
+struct p2m_oauth_form {
+	GString *body;
+};
+
+p2m_oauth_form *
+p2m_oauth_form_new(void)
+{
+	p2m_oauth_form *f = g_new0(p2m_oauth_form, 1);
+
+	/* Pre-sized so the secret is not left behind in freed, unwiped
+	 * blocks when the string grows. */
+	f->body = g_string_sized_new(4096);
+	return f;
+}
+
+/* Percent-encode S into F (RFC 3986 unreserved characters stay). */
+static void
+form_escape(GString *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char) *s;
+
+		if (g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			g_string_append_c(out, (char) c);
+		} else {
+			g_string_append_c(out, '%');
+			g_string_append_c(out, hex[c >> 4]);
+			g_string_append_c(out, hex[c & 15]);
+		}
+	}
+}
+
+void
+p2m_oauth_form_add(p2m_oauth_form *f, const char *name, const char *value)
+{
+	gsize need;
+
+	/* Grow by hand, wiping the old block, because g_string_append would
+	 * realloc and leave a copy of the secret in freed memory. */
+	need = f->body->len + 3 * (strlen(name) + strlen(value)) + 3;
+	if (need >= f->body->allocated_len) {
+		GString *bigger = g_string_sized_new(need * 2);
+
+		g_string_append_len(bigger, f->body->str, (gssize) f->body->len);
+		p2m_wipe(f->body->str, f->body->allocated_len);
+		g_string_free(f->body, TRUE);
+		f->body = bigger;
+	}
+	if (f->body->len > 0)
+		g_string_append_c(f->body, '&');
+	form_escape(f->body, name);
+	g_string_append_c(f->body, '=');
+	form_escape(f->body, value);
+}
+
+const char *
+p2m_oauth_form_body(const p2m_oauth_form *f)
+{
+	return f->body->str;
+}
+
+void
+p2m_oauth_form_free(p2m_oauth_form *f)
+{
+	if (f == NULL)
+		return;
+	p2m_wipe(f->body->str, f->body->allocated_len);
+	g_string_free(f->body, TRUE);
+	g_free(f);
+}
+
+/* ---- HTTPS ---------------------------------------------------------------- */
+
+typedef struct {
+	GString  *buf;
+	gboolean  too_big;
+} reply_sink;
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	reply_sink *sink = user;
+	size_t n = size * nmemb;
+
+	if (sink->buf->len + n > P2M_OAUTH_REPLY_MAX) {
+		sink->too_big = TRUE;
+		return 0;  /* aborts the transfer */
+	}
+	g_string_append_len(sink->buf, data, (gssize) n);
+	return n;
+}
+
+static gboolean
+setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form *form,
+             reply_sink *sink, char *errbuf)
+{
+	gboolean ok = TRUE;
+
+	ok &= curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
+#else
+	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS) == CURLE_OK;
+#endif
+	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
+	/* The system store stays trusted; ca_file adds an anchor (tests, private PKI). */
+	ok &= curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
+	if (ca_file != NULL)
+		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) P2M_OAUTH_CONNECT_TIMEOUT) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) P2M_OAUTH_TIMEOUT) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, p2m_oauth_form_body(form)) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK;
+	return ok;
+}
+
+static void
+set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_big, GError **error)
+{
+	const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+
+	if (too_big)
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: reply larger than %d bytes", url, P2M_OAUTH_REPLY_MAX);
+	else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY,
+		            "%s: certificate not trusted: %s", url, detail);
+	else
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: %s", url, detail);
+}
+
+gboolean
+p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
+               long *http_status, char **body, gsize *len, GError **error)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	reply_sink sink = { NULL, FALSE };
+	CURL *c = NULL;
+	CURLcode rc;
+	gboolean ok = FALSE;
+
+	*http_status = 0;
+	*body = NULL;
+	*len = 0;
+	if (!g_str_has_prefix(url, "https://")) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: the token endpoint must be an https URL", url);
+		goto out;
+	}
+	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
+	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_file, form, &sink, errbuf)) {
+		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
+		goto out;
+	}
+	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+		set_curl_error(rc, url, errbuf, sink.too_big, error);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+	*len = sink.buf->len;
+	*body = g_string_free(sink.buf, FALSE);
+	sink.buf = NULL;
+	ok = TRUE;
+out:
+	if (sink.buf != NULL) {
+		p2m_wipe(sink.buf->str, sink.buf->allocated_len);
+		g_string_free(sink.buf, TRUE);
+	}
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return ok;
+}
+
+/* ---- JSON replies ----------------------------------------------------------- */
+
+/* json-glib's parser recurses per nesting level; real replies nest two
+ * levels, so refuse deep input before it reaches the parser. */
+static gboolean
+nesting_ok(const char *json, gsize len)
+{
+	gboolean in_string = FALSE, escaped = FALSE;
+	int depth = 0;
+	gsize i;
+
+	for (i = 0; i < len; i++) {
+		char c = json[i];
+
+		if (in_string) {
+			if (escaped)
+				escaped = FALSE;
+			else if (c == '\\')
+				escaped = TRUE;
+			else if (c == '"')
+				in_string = FALSE;
+		} else if (c == '"') {
+			in_string = TRUE;
+		} else if (c == '{' || c == '[') {
+			if (++depth > P2M_OAUTH_MAX_DEPTH)
+				return FALSE;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return TRUE;
+}
+
+JsonParser *
+p2m_oauth_parse_object(const char *json, gsize len, JsonObject **root, GError **error)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) jerr = NULL;
+	JsonNode *node;
+
+	*root = NULL;
+	if (json == NULL || len == 0 || len > P2M_OAUTH_REPLY_MAX) {
+		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL,
+		            "token endpoint reply is empty or larger than %d bytes", P2M_OAUTH_REPLY_MAX);
+		return NULL;
+	}
+	if (memchr(json, '\0', len) != NULL) {
+		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply holds a NUL byte");
+		return NULL;
+	}
+	if (!nesting_ok(json, len)) {
+		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply nests deeper than %d levels",
+		            P2M_OAUTH_MAX_DEPTH);
+		return NULL;
+	}
+	parser = json_parser_new_immutable();
+	if (!json_parser_load_from_data(parser, json, (gssize) len, &jerr)) {
+		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply is not JSON: %s", jerr->message);
+		return NULL;
+	}
+	node = json_parser_get_root(parser);
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply is not a JSON object");
+		return NULL;
+	}
+	*root = json_node_get_object(node);
+	return g_steal_pointer(&parser);
+}
+
+const char *
+p2m_oauth_member_str(JsonObject *obj, const char *name)
+{
+	JsonNode *n = json_object_get_member(obj, name);
+
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+/* The AADSTS codes of "error_codes" (numbers), at most P2M_OAUTH_MAX_CODES. */
+static size_t
+error_codes(JsonObject *obj, long *codes)
+{
+	JsonNode *n = json_object_get_member(obj, "error_codes");
+	JsonArray *arr;
+	size_t count = 0;
+	guint i;
+
+	if (n == NULL || !JSON_NODE_HOLDS_ARRAY(n))
+		return 0;
+	arr = json_node_get_array(n);
+	for (i = 0; i < json_array_get_length(arr) && count < P2M_OAUTH_MAX_CODES; i++) {
+		JsonNode *e = json_array_get_element(arr, i);
+
+		if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_INT64)
+			codes[count++] = (long) json_node_get_int(e);
+	}
+	return count;
+}
+
+/* First line of the description, printable characters only, capped. */
+static char *
+short_description(const char *desc)
+{
+	GString *out = g_string_new(NULL);
+
+	for (; desc != NULL && *desc != '\0' && *desc != '\r' && *desc != '\n'; desc++) {
+		if (out->len >= P2M_OAUTH_DESC_MAX) {
+			g_string_append(out, "...");
+			break;
+		}
+		g_string_append_c(out, g_ascii_iscntrl(*desc) ? ' ' : *desc);
+	}
+	return g_string_free(out, FALSE);
+}
+
+const char *
+p2m_oauth_set_error(JsonObject *obj, int http_status, const p2m_rule **rule, GError **error)
+{
+	long codes[P2M_OAUTH_MAX_CODES];
+	size_t ncodes = error_codes(obj, codes);
+	const char *err = p2m_oauth_member_str(obj, "error");
+	g_autofree char *desc = short_description(p2m_oauth_member_str(obj, "error_description"));
+	const p2m_rule *r = p2m_rules_classify_token(err, codes, ncodes, http_status);
+
+	if (rule != NULL)
+		*rule = r;
+	if (desc[0] != '\0')
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): %s",
+		            err != NULL ? err : "no error code", desc);
+	else if (ncodes > 0)
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): AADSTS%ld",
+		            err != NULL ? err : "no error code", codes[0]);
+	else
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s)",
+		            err != NULL ? err : "no error code");
+	return err != NULL ? err : "";
+}
+
+/* ---- device code ------------------------------------------------------------ */
+
+void
+p2m_oauth_device_free(p2m_oauth_device *d)
+{
+	if (d == NULL)
+		return;
+	p2m_wipe_free(d->device_code);
+	g_free(d->user_code);
+	g_free(d->verification_uri);
+	g_free(d->message);
+	g_free(d);
+}
+
+gint64
+p2m_oauth_member_int(JsonObject *obj, const char *name, gint64 dflt)
+{
+	JsonNode *n = json_object_get_member(obj, name);
+
+	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n))
+		return dflt;
+	if (json_node_get_value_type(n) == G_TYPE_INT64)
+		return json_node_get_int(n);
+	if (json_node_get_value_type(n) == G_TYPE_STRING) {
+		const char *s = json_node_get_string(n);
+		char *end = NULL;
+		gint64 v = g_ascii_strtoll(s, &end, 10);
+
+		if (end != s && *end == '\0')
+			return v;
+	}
+	return dflt;
+}
+
+gboolean
+p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device **out,
+                       const p2m_rule **rule, GError **error)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(p2m_oauth_device) d = NULL;
+	JsonObject *root = NULL;
+	const char *code, *user_code, *uri;
+
+	*out = NULL;
+	if (rule != NULL)
+		*rule = NULL;
+	if ((parser = p2m_oauth_parse_object(json, len, &root, error)) == NULL)
+		return FALSE;
+	if (json_object_has_member(root, "error")) {
+		p2m_oauth_set_error(root, 400, rule, error);
+		return FALSE;
+	}
+	code = p2m_oauth_member_str(root, "device_code");
+	user_code = p2m_oauth_member_str(root, "user_code");
+	uri = p2m_oauth_member_str(root, "verification_uri");
+	if (uri == NULL)
+		uri = p2m_oauth_member_str(root, "verification_url");  /* older v1 spelling */
+	if (code == NULL || user_code == NULL || uri == NULL || code[0] == '\0'
+	    || strlen(user_code) > 64 || strlen(uri) > 512) {
+		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL,
+		                    "device code reply lacks device_code, user_code or verification_uri");
+		return FALSE;
+	}
+	d = g_new0(p2m_oauth_device, 1);
+	d->device_code = g_strdup(code);
+	d->user_code = g_strdup(user_code);
+	d->verification_uri = g_strdup(uri);
+	d->message = g_strdup(p2m_oauth_member_str(root, "message"));
+	d->interval = (int) CLAMP(p2m_oauth_member_int(root, "interval", 5), 1, 300);
+	d->expires_at = now + CLAMP(p2m_oauth_member_int(root, "expires_in", 900), 1, 86400);
+	*out = g_steal_pointer(&d);
+	return TRUE;
+}
+
+p2m_oauth_device *
+p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_rule **rule, GError **error)
+{
+	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
+	g_autofree char *url = p2m_account_devicecode_url(account);
+	p2m_oauth_device *d = NULL;
+	char *body = NULL;
+	gsize len = 0;
+	long http = 0;
+
+	if (rule != NULL)
+		*rule = NULL;
+	if (account->client_id == NULL || account->tenant == NULL) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG,
+		            "[account %s] needs client_id and tenant for a device login", account->name);
+		return NULL;
+	}
+	p2m_oauth_form_add(form, "client_id", account->client_id);
+	p2m_oauth_form_add(form, "scope", scope);
+	if (!p2m_oauth_post(url, account->ca_file, form, &http, &body, &len, error))
+		return NULL;
+	if (http >= 500) {
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
+	} else {
+		p2m_oauth_device_parse(body, len, g_get_real_time() / G_USEC_PER_SEC, &d, rule, error);
+	}
+	p2m_wipe_free(body);
+	return d;
+}

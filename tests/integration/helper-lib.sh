@@ -1,0 +1,66 @@
+# tests/integration/helper-lib.sh - shared by the helper-*.sh and ctl-*.sh tests: config, helper start, bounded waits.
+# Source after tests/lib.sh and p2m_setup.
+
+HELPER="$top_builddir/helper/print2mail-helper"
+CTL="$top_builddir/helper/print2mailctl"
+TOKGET="$top_builddir/tests/integration/helper-token-get"
+SECRET_VALUE="s3cret-Value~42"
+
+# helper_conf [ACCOUNT-LINES...]: a config with [account scanner] talking to tokend with a client
+# secret, plus extra lines for that account (later keys win: none are repeated by callers).
+helper_conf() {
+	write_secret "$T/client.secret" "$SECRET_VALUE"
+	{
+		printf '[global]\nstate_dir = %s\nhelper_socket = %s\nkey_file = %s\n\n' \
+			"$T/state" "$T/run/helper.sock" "$T/store.key"
+		printf '[account scanner]\nfrom = scan@contoso.com\nauth = xoauth2\ntenant = contoso.com\n'
+		printf 'client_id = app1\noauth_authority = %s\nca_file = %s\n' "$AUTHORITY" "$T/certs/ca.pem"
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$PRINT2MAIL_CONF"
+}
+
+# tokend_app [EXTRA-JSON]: tokend knows client app1 with our secret and the test certificate.
+tokend_app() {
+	cp "$T/certs/client.pem" "$T/client-registered.pem"
+	tokend_config "{\"clients\": {\"app1\": {\"secret\": \"$SECRET_VALUE\", \"certificate\": \"client-registered.pem\",
+		\"mailbox\": \"scan@contoso.com\", \"tenant\": \"contoso.com\"}}${1:+, $1}}"
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds; false on time out.
+wait_for() {
+	local limit=$(( $1 * 10 )) i=0
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt $limit ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# start_helper: print2mail-helper in the foreground, log in $T/helper.log; waits for its socket.
+start_helper() {
+	"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
+	HELPER_PID=$!
+	P2M_PIDS="$P2M_PIDS $HELPER_PID"
+	wait_for 10 test -S "$T/run/helper.sock" || { echo "Bail out! helper did not start"; cat "$T/helper.log" >&2; exit 1; }
+}
+
+stop_helper() {
+	kill -TERM "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+	return 0
+}
+
+# at_least N GRANT: true once tokend answered at least N token requests (of GRANT).
+at_least() { [ "$(token_requests ${2:-})" -ge "$1" ]; }
+
+# no_token_in TEXT DESC: none of the access or refresh tokens tokend issued appears in TEXT.
+no_token_in() {
+	local found=0 tok
+	for tok in $(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$T/tokend/tokens.jsonl" 2>/dev/null); do
+		case "$1" in *"$tok"*) found=1 ;; esac
+	done
+	case "$1" in *"$SECRET_VALUE"*) found=1 ;; esac
+	ok $found "$2"
+}
