@@ -1,0 +1,65 @@
+/* fuzz-reply.c - libFuzzer target: the SMTP reply parser and the classifier never crash and stay bounded. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "p2m-reply.h"
+#include "p2m-rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_reply(const p2m_reply *r)
+{
+	size_t i, n = strlen(r->text);
+
+	g_assert_cmpuint(n, <, sizeof(r->text));
+	for (i = 0; i < n; i++)
+		g_assert_true((unsigned char) r->text[i] >= 0x20 && r->text[i] != 0x7f);
+	g_assert_true(r->code == 0 || (r->code >= 200 && r->code <= 599));
+	g_assert_true(r->cls == 0 || r->cls == 2 || r->cls == 4 || r->cls == 5);
+	g_assert_true(r->embedded < n || r->embedded == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	p2m_reply r, inner;
+	const p2m_rule *rule, *refined;
+	long codes[4] = { 0 };
+	size_t i;
+	char *msg;
+
+	p2m_reply_parse((const char *) data, size, &r);
+	check_reply(&r);
+	if (p2m_reply_embedded(&r, &inner) == 0)
+		check_reply(&inner);
+
+	rule = p2m_rules_classify_smtp((const char *) data, size);
+	g_assert_nonnull(rule);
+	g_assert_true(rule->source == P2M_RULE_SMTP);
+	g_assert_false(rule->flags & P2M_RULE_F_VARIANT);
+	for (i = 0; i < 8; i++) {
+		refined = p2m_rules_refine(rule, (unsigned) i);
+		g_assert_nonnull(refined);
+	}
+	msg = p2m_rules_format(rule->message, "q", 1);
+	g_assert_null(strchr(msg, '{'));
+	g_free(msg);
+
+	/* the same bytes as a token error: a string and some AADSTS numbers */
+	if (size > 0) {
+		char *err = g_strndup((const char *) data, size < 64 ? size : 64);
+
+		for (i = 0; i < 4 && i * 4 + 4 <= size; i++)
+			codes[i] = (long) data[i * 4] << 24 | data[i * 4 + 1] << 16 | data[i * 4 + 2] << 8 | data[i * 4 + 3];
+		rule = p2m_rules_classify_token(err, codes, i, size > 1 ? data[1] * 3 : 0);
+		g_assert_nonnull(rule);
+		g_assert_true(rule->source != P2M_RULE_SMTP);
+		g_free(err);
+	}
+	return 0;
+}

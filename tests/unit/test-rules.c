@@ -1,0 +1,372 @@
+/* test-rules.c - the classifier table: every documented reply, the table's invariants, the translations. */
+#include "config.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "p2m-error.h"
+#include "p2m-i18n.h"
+#include "p2m-rules.h"
+
+/* The catalogues test-rules checks, as cupsd would set LANG. */
+static const char *const langs[] = { "fr_FR.UTF-8", "ro_RO.UTF-8", "zh_CN.UTF-8", "ru_RU.UTF-8", NULL };
+
+/* The limits explained in lib/p2m-rules.c ("Matching"). */
+#define ID_MAX      19
+#define SUMMARY_MAX 80
+#define MESSAGE_MAX 330
+
+static char *
+data_path(const char *name)
+{
+	const char *top = g_getenv("top_srcdir");
+
+	return g_build_filename(top != NULL ? top : ".", "tests", "data", name, NULL);
+}
+
+static char *
+locale_dir(void)
+{
+	const char *top = g_getenv("top_builddir");
+
+	return g_build_filename(top != NULL ? top : ".", "po", "locale", NULL);
+}
+
+/* Every reply of m365-replies.md 1b gives the expected rule and class. */
+static void
+test_replies_tsv(void)
+{
+	g_autofree char *path = data_path("replies.tsv");
+	g_autofree char *contents = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GError) error = NULL;
+	guint i, checked = 0;
+
+	g_assert_true(g_file_get_contents(path, &contents, NULL, &error));
+	g_assert_no_error(error);
+	lines = g_strsplit(contents, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) f = NULL;
+		g_auto(GStrv) parts = NULL;
+		g_autofree char *reply = NULL;
+		const p2m_rule *r;
+
+		if (lines[i][0] == '#' || lines[i][0] == '\0')
+			continue;
+		f = g_strsplit(lines[i], "\t", 3);
+		g_assert_cmpuint(g_strv_length(f), ==, 3);
+		/* "\n" in a reply stands for a line break of a multi-line reply */
+		parts = g_strsplit(f[2], "\\n", -1);
+		reply = g_strjoinv("\r\n", parts);
+		r = p2m_rules_classify_smtp(reply, strlen(reply));
+		g_assert_nonnull(r);
+		if (strcmp(r->id, f[0]) != 0 || strcmp(p2m_class_name(r->cls), f[1]) != 0)
+			g_error("replies.tsv line %u: got %s (%s), want %s (%s): %s", i + 1, r->id,
+				p2m_class_name(r->cls), f[0], f[1], f[2]);
+		checked++;
+	}
+	g_assert_cmpuint(checked, >=, 90);
+}
+
+static gboolean
+valid_id(const char *id)
+{
+	const char *p;
+
+	for (p = id; *p != '\0'; p++)
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-')
+			return FALSE;
+	return p != id && strlen(id) <= ID_MAX;
+}
+
+static void
+test_table_invariants(void)
+{
+	g_autoptr(GHashTable) ids = g_hash_table_new(g_str_hash, g_str_equal);
+	size_t i;
+
+	g_assert_cmpuint(p2m_rules_count(), >=, 80);
+	g_assert_null(p2m_rules_get(p2m_rules_count()));
+	for (i = 0; i < p2m_rules_count(); i++) {
+		const p2m_rule *r = p2m_rules_get(i);
+		g_autofree char *kw_e = g_strdup_printf("com.print2mail-%s-error", r->id);
+		g_autofree char *kw_w = g_strdup_printf("com.print2mail-%s-warning", r->id);
+		const char *v[3] = { r->user_id, r->oauth_id, r->app_id };
+		int k;
+
+		if (!valid_id(r->id))
+			g_error("rule id '%s' is not [a-z0-9-]{1,%d}", r->id, ID_MAX);
+		g_assert_false(g_hash_table_contains(ids, r->id));
+		g_hash_table_add(ids, (gpointer) r->id);
+		g_assert_true(p2m_rules_find(r->id) == r);
+		if (strcmp(r->keyword, kw_e) != 0 && strcmp(r->keyword, kw_w) != 0)
+			g_error("rule %s: keyword %s", r->id, r->keyword);
+		/* warnings do nothing to the job; every error does something */
+		g_assert_cmpint(g_str_has_suffix(r->keyword, "-warning"), ==, r->cls == P2M_CLASS_NONE);
+		/* a PPD option keyword is at most 40 bytes */
+		g_assert_cmpuint(strlen(r->keyword), <=, 40);
+		g_assert_cmpuint(strlen(r->summary), >, 0);
+		if (strlen(r->summary) > SUMMARY_MAX || strpbrk(r->summary, ":\"<") != NULL)
+			g_error("rule %s: summary too long or with ':', '\"' or '<'", r->id);
+		g_assert_true(g_str_has_prefix(r->url, "https://"));
+		/* the URL gets a PPD line of its own: at most 255 bytes */
+		g_assert_cmpuint(strlen(r->url), <, 255);
+		g_assert_null(strpbrk(r->url, " \"<>"));
+		g_assert_cmpuint(strlen(r->message), >, 20);
+		if (strlen(r->message) > MESSAGE_MAX)
+			g_error("rule %s: message of %zu bytes", r->id, strlen(r->message));
+		g_assert_true(r->source == P2M_RULE_SMTP || r->source == P2M_RULE_TOKEN || r->source == P2M_RULE_LOCAL);
+		g_assert_cmpint(r->cls, <, P2M_CLASS__COUNT);
+		if (r->flags & P2M_RULE_F_BASIC)
+			if (strstr(r->message, "auth = xoauth2") == NULL)
+				g_error("basic-auth rule %s does not name auth = xoauth2", r->id);
+		/* variants exist and the user variant really is per-user */
+		for (k = 0; k < 3; k++) {
+			const p2m_rule *var = v[k] != NULL ? p2m_rules_find(v[k]) : NULL;
+
+			if (v[k] == NULL)
+				continue;
+			g_assert_nonnull(var);
+			g_assert_true(var->flags & P2M_RULE_F_VARIANT);
+			if (k == 0)
+				g_assert_cmpint(var->cls, ==, P2M_CLASS_USER);
+		}
+	}
+	g_assert_null(p2m_rules_find("no-such-rule"));
+	g_assert_null(p2m_rules_find(NULL));
+}
+
+static const char *
+msg(const char *id)
+{
+	const p2m_rule *r = p2m_rules_find(id);
+
+	g_assert_nonnull(r);
+	return r->message;
+}
+
+/* The seed articles' three fixes, named when their refusal comes. */
+static void
+test_seed_fixes(void)
+{
+	const char *sd = "535 5.7.139 Authentication unsuccessful, user is locked by your organization's "
+			 "security defaults policy. Contact your administrator.";
+	const p2m_rule *r = p2m_rules_classify_smtp(sd, strlen(sd));
+
+	g_assert_cmpstr(r->id, ==, "security-defaults");
+	g_assert_nonnull(strstr(r->message, "Microsoft Entra ID > Properties > Manage security defaults"));
+	g_assert_nonnull(strstr(msg("auth-off-mailbox"), "Authenticated SMTP"));
+	g_assert_nonnull(strstr(msg("auth-off-mailbox"), "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false"));
+	g_assert_nonnull(strstr(msg("auth-off-tenant"), "Set-TransportConfig -SmtpClientAuthenticationDisabled $false"));
+	g_assert_nonnull(strstr(msg("auth-failed"), "Users > Active users > Multi-factor authentication"));
+	g_assert_nonnull(strstr(msg("oauth-app-refused"), "New-ServicePrincipal"));
+	g_assert_nonnull(strstr(msg("oauth-app-refused"), "Add-MailboxPermission"));
+	g_assert_nonnull(strstr(msg("oauth-refused"), "https://outlook.office.com/SMTP.Send"));
+	/* every basic-auth refusal names the lasting fix */
+	g_assert_nonnull(strstr(msg("bad-password"), "auth = xoauth2"));
+	g_assert_nonnull(strstr(msg("basic-retired"), "auth = xoauth2"));
+	/* recipient refusals say how to correct the held job */
+	g_assert_nonnull(strstr(msg("rcpt-unknown"), "lp -i {queue}-{job} -o mailto=ADDRESS -H resume"));
+	g_assert_nonnull(strstr(msg("recipient-denied"), "lp -i {queue}-{job} -o mailto=ADDRESS -H resume"));
+}
+
+static void
+test_refine(void)
+{
+	const char *r573 = "535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]";
+	const p2m_rule *r = p2m_rules_classify_smtp(r573, strlen(r573));
+
+	g_assert_cmpstr(r->id, ==, "auth-failed");
+	g_assert_cmpint(r->cls, ==, P2M_CLASS_ACCOUNT);
+	g_assert_cmpstr(p2m_rules_refine(r, 0)->id, ==, "auth-failed");
+	g_assert_cmpstr(p2m_rules_for_user(r)->id, ==, "user-auth-failed");
+	g_assert_cmpint(p2m_rules_for_user(r)->cls, ==, P2M_CLASS_USER);
+	g_assert_cmpstr(p2m_rules_refine(r, P2M_REFINE_XOAUTH2)->id, ==, "oauth-refused");
+	g_assert_cmpstr(p2m_rules_refine(r, P2M_REFINE_XOAUTH2 | P2M_REFINE_APP_ONLY)->id, ==, "oauth-app-refused");
+	g_assert_cmpstr(p2m_rules_refine(r, P2M_REFINE_XOAUTH2 | P2M_REFINE_PER_USER)->id, ==, "user-token-refused");
+	/* an app-only token is the account's, never a job user's */
+	g_assert_cmpstr(p2m_rules_refine(r, P2M_REFINE_XOAUTH2 | P2M_REFINE_APP_ONLY | P2M_REFINE_PER_USER)->id, ==,
+			"oauth-app-refused");
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("bad-password"))->id, ==, "user-bad-password");
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("account-locked"))->id, ==, "user-locked");
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("aad-grant-invalid"))->id, ==, "user-signin-expired");
+	/* tenant-wide refusals stay account-wide whoever signed in */
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("auth-off-tenant"))->id, ==, "auth-off-tenant");
+	g_assert_null(p2m_rules_refine(NULL, P2M_REFINE_PER_USER));
+}
+
+static void
+test_token(void)
+{
+	static const struct { const char *error; long code; int http; const char *id; } cases[] = {
+		{ "invalid_client", 7000215, 401, "aad-secret-invalid" },
+		{ "invalid_client", 7000222, 401, "aad-secret-expired" },
+		{ "unauthorized_client", 700016, 400, "aad-app-not-found" },
+		{ "invalid_grant", 65001, 400, "aad-no-consent" },
+		{ "invalid_request", 500011, 400, "aad-no-consent" },
+		{ "invalid_grant", 700082, 400, "aad-inactive" },
+		{ "invalid_grant", 70043, 400, "aad-grant-invalid" },
+		{ "invalid_grant", 0, 400, "aad-grant-invalid" },
+		{ "interaction_required", 50076, 400, "aad-mfa" },
+		{ "invalid_grant", 53003, 400, "aad-ca-blocked" },
+		{ "invalid_grant", 530035, 400, "aad-ca-blocked" },
+		{ "invalid_request", 90002, 400, "aad-tenant" },
+		{ "invalid_request", 9001023, 400, "aad-tenant" },
+		{ "invalid_grant", 50053, 400, "aad-locked" },
+		{ "invalid_client", 700027, 401, "aad-bad-cert" },
+		{ "invalid_scope", 70011, 400, "aad-bad-scope" },
+		{ "invalid_scope", 0, 400, "aad-bad-scope" },
+		{ "invalid_grant", 50126, 400, "aad-bad-password" },
+		{ "invalid_grant", 50057, 400, "aad-user-unknown" },
+		{ "authorization_declined", 0, 400, "aad-login-declined" },
+		{ "expired_token", 70019, 400, "aad-login-declined" },
+		{ "authorization_pending", 0, 400, "aad-pending" },
+		{ "temporarily_unavailable", 0, 503, "aad-unavailable" },
+		{ NULL, 0, 502, "aad-unavailable" },
+		{ NULL, 0, 429, "aad-unavailable" },
+		{ NULL, 0, 0, "token-unavailable" },
+		{ "invalid_request", 0, 400, "aad-refused" },
+		{ "something_new", 99999999, 400, "aad-refused" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const p2m_rule *r = p2m_rules_classify_token(cases[i].error, cases[i].code ? &cases[i].code : NULL,
+							     cases[i].code ? 1 : 0, cases[i].http);
+
+		if (strcmp(r->id, cases[i].id) != 0)
+			g_error("token %s/%ld/%d: got %s, want %s", cases[i].error, cases[i].code, cases[i].http,
+				r->id, cases[i].id);
+	}
+	g_assert_cmpint(p2m_rules_find("aad-unavailable")->cls, ==, P2M_CLASS_TRANSIENT);
+	g_assert_cmpint(p2m_rules_find("aad-secret-expired")->cls, ==, P2M_CLASS_ACCOUNT);
+	g_assert_cmpint(p2m_rules_for_user(p2m_rules_find("aad-mfa"))->cls, ==, P2M_CLASS_USER);
+}
+
+static void
+test_local(void)
+{
+	int e;
+
+	for (e = 0; e < P2M_E__COUNT + 3; e++) {
+		const p2m_rule *r = p2m_rules_for_error((p2m_error) e);
+
+		g_assert_nonnull(r);
+		/* local rules keep the class p2m-error.c gives the error */
+		if (e < P2M_E__COUNT && r->source == P2M_RULE_LOCAL && strcmp(r->id, "internal") != 0) {
+			g_assert_cmpstr(r->id, ==, p2m_error_name((p2m_error) e));
+			g_assert_cmpint(r->cls, ==, p2m_error_class((p2m_error) e));
+		}
+	}
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->id, ==, "tls-verify");
+	g_assert_nonnull(strstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->message, "ca_file"));
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_TLS_VERIFY)->cls, ==, P2M_CLASS_ACCOUNT);
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_CONNECT)->cls, ==, P2M_CLASS_TRANSIENT);
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_RECIPIENT_DENIED)->cls, ==, P2M_CLASS_MESSAGE);
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_NO_CREDENTIAL)->cls, ==, P2M_CLASS_USER);
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_SMTP)->id, ==, "smtp-unknown");
+	g_assert_cmpstr(p2m_rules_find("secret-expiring")->keyword, ==, "com.print2mail-secret-expiring-warning");
+}
+
+static void
+test_format(void)
+{
+	g_autofree char *a = p2m_rules_format(msg("rcpt-unknown"), "scan2mail", 42);
+	g_autofree char *b = p2m_rules_format("{queue}-{job} {job}{queue} {other}", NULL, 0);
+
+	g_assert_true(g_str_has_suffix(a, "lp -i scan2mail-42 -o mailto=ADDRESS -H resume"));
+	g_assert_null(strchr(a, '{'));
+	g_assert_cmpstr(b, ==, "QUEUE-JOB JOBQUEUE {other}");
+	g_assert_null(p2m_rules_format(NULL, "q", 1));
+}
+
+static guint
+count(const char *s, const char *needle)
+{
+	guint n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+/* What a translation must keep verbatim: placeholders, config keys and
+ * commands, printf conversions. */
+static void
+check_kept(const char *id, const char *lang, const char *en, const char *tr)
+{
+	static const char *const keep[] = {
+		"{job}", "{queue}", "{printer}", "{user}", "%s", "%d", "auth = xoauth2", "Set-CASMailbox",
+		"Set-TransportConfig -SmtpClientAuthenticationDisabled $false", "New-ServicePrincipal",
+		"Add-MailboxPermission", "Add-RecipientPermission", "Set-AuthenticationPolicy",
+		"print2mailctl login", "lp -i {queue}-{job}", "cancel {queue}-{job}", "cupsenable {queue}",
+		"password_file", "client_secret_file", "https://", NULL
+	};
+	int k;
+
+	for (k = 0; keep[k] != NULL; k++)
+		if (count(en, keep[k]) != count(tr, keep[k]))
+			g_error("%s [%s]: '%s' not kept: %s", id, lang, keep[k], tr);
+}
+
+static void
+check_translation(const char *id, const char *lang, const char *en, const char *tr, size_t max)
+{
+	if (strcmp(en, tr) == 0)
+		g_error("%s: no %s translation of \"%s\"", id, lang, en);
+	if (!g_utf8_validate(tr, -1, NULL))
+		g_error("%s [%s]: not UTF-8", id, lang);
+	if (strlen(tr) > max)
+		g_error("%s [%s]: %zu bytes (max %zu): %s", id, lang, strlen(tr), max, tr);
+	check_kept(id, lang, en, tr);
+}
+
+static void
+test_translations(void)
+{
+	g_autofree char *dir = locale_dir();
+	size_t nextra, i, j;
+	const char *const *extra = p2m_rules_extra_msgids(&nextra);
+	int l, e;
+
+	g_assert_cmpuint(nextra, >=, 8);
+	for (l = 0; langs[l] != NULL; l++) {
+		p2m_catalog *cat = p2m_i18n_load(langs[l], dir);
+
+		if (cat == NULL)
+			g_error("no catalogue for %s in %s (make builds po/locale)", langs[l], dir);
+		for (i = 0; i < p2m_rules_count(); i++) {
+			const p2m_rule *r = p2m_rules_get(i);
+			const char *s = p2m_i18n_get(cat, r->summary);
+
+			check_translation(r->id, langs[l], r->summary, s, SUMMARY_MAX);
+			/* a PPD translation string ends at ':' and may not hold '"' */
+			if (strpbrk(s, ":\"<") != NULL)
+				g_error("%s [%s]: summary with ':', '\"' or '<': %s", r->id, langs[l], s);
+			check_translation(r->id, langs[l], r->message, p2m_i18n_get(cat, r->message), MESSAGE_MAX);
+		}
+		for (e = 1; e < P2M_E__COUNT; e++)
+			check_translation(p2m_error_name((p2m_error) e), langs[l], p2m_error_message((p2m_error) e),
+					  p2m_i18n_get(cat, p2m_error_message((p2m_error) e)), 1024);
+		for (j = 0; j < nextra; j++)
+			check_translation("extra", langs[l], extra[j], p2m_i18n_get(cat, extra[j]), 1024);
+		p2m_i18n_free(cat);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/rules/replies-tsv", test_replies_tsv);
+	g_test_add_func("/rules/table-invariants", test_table_invariants);
+	g_test_add_func("/rules/seed-fixes", test_seed_fixes);
+	g_test_add_func("/rules/refine", test_refine);
+	g_test_add_func("/rules/token", test_token);
+	g_test_add_func("/rules/local", test_local);
+	g_test_add_func("/rules/format", test_format);
+	g_test_add_func("/rules/translations", test_translations);
+	return g_test_run();
+}
