@@ -168,7 +168,7 @@ static const p2m_rule rules[] = {
 	  .url = U_OAUTH },
 	{ KW_E("oauth-app-refused"), .cls = A_, SMTP, .flags = F_VARIANT,
 	  .summary = N_("App-only XOAUTH2 token refused"),
-	  .message = N_("Exchange refused the app's token. Run New-ServicePrincipal -AppId <client_id> -ObjectId <Enterprise application object ID>, then Add-MailboxPermission -Identity <mailbox> -User <client_id> -AccessRights FullAccess."),
+	  .message = N_("Exchange refused the app's token. Run New-ServicePrincipal -AppId <client_id> -ObjectId <Enterprise application object ID>, then Add-MailboxPermission -Identity <mailbox> -User <service principal ID> -AccessRights FullAccess."),
 	  .url = U_OAUTH },
 
 	/* ---- 5.7.57: classified by its embedded "Error: 535 ..." first ---- */
