@@ -1,4 +1,26 @@
 ## backend/backend.mk - the CUPS backend (fragment of Makefile.am).
+## Installed 0700 root: cupsd then runs it as root, so it can read the 0600
+## secrets and the state directory; it drops to lp before the network.
 backend_PROGRAMS += backend/print2mail
-backend_print2mail_SOURCES = backend/print2mail.c
+backend_print2mail_SOURCES = backend/print2mail.c \
+	backend/deliver.c backend/deliver.h \
+	backend/credential.c backend/credential.h \
+	backend/source.c backend/source.h \
+	backend/privs.c backend/privs.h \
+	backend/report.c backend/report.h
 backend_print2mail_LDADD = $(P2M_LIBS)
+
+install_exec_hooks += install-exec-backend
+install-exec-backend:
+	chmod 0700 $(DESTDIR)$(backenddir)/print2mail
+.PHONY: install-exec-backend
+
+## Integration tests: the real backend run as cupsd runs it, against tests/servers.
+TESTS += tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \
+	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
+	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh
+EXTRA_DIST += tests/integration/backend-lib.sh \
+	tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \
+	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
+	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh \
+	bench/bench.sh

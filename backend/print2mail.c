@@ -1,2 +1,86 @@
-/* print2mail.c - placeholder until the backend lands. */
-int main(void) { return 0; }
+/* print2mail.c - the CUPS backend: one print job becomes one e-mail through Microsoft 365 SMTP submission. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cups/backend.h>
+#include <curl/curl.h>
+#include <glib.h>
+
+#include "deliver.h"
+#include "p2m-config.h"
+#include "p2m-i18n.h"
+#include "p2m-job.h"
+#include "report.h"
+
+static volatile sig_atomic_t canceled;
+static int devnull_fd = -1;
+
+/* cupsd cancels a job with SIGTERM.  The flag stops the transfer before the
+ * final "." (the server then accepts nothing); pointing standard input at
+ * /dev/null ends a read blocked on a stalled filter, since the composer
+ * retries interrupted reads. */
+static void
+on_sigterm(int sig)
+{
+	canceled = 1;
+	if (devnull_fd >= 0)
+		(void) dup2(devnull_fd, STDIN_FILENO);
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	sa.sa_handler = on_sigterm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;   /* no SA_RESTART: a blocked read or poll must return */
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* No arguments: list the configured accounts for lpinfo -v. */
+static int
+discover(void)
+{
+	g_autoptr(p2m_config) cfg = p2m_config_load(NULL, NULL);
+
+	p2m_report_devices(cfg);
+	return CUPS_BACKEND_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(p2m_job) job = NULL;
+	p2m_catalog *cat = NULL;
+	p2m_outcome outcome = { 0 };
+	int status;
+
+	setbuf(stderr, NULL);
+	setup_signals();
+	if (argc == 1)
+		return discover();
+	if ((job = p2m_job_new(argc, argv, NULL, &err)) == NULL) {
+		p2m_report_line("ERROR", err->message);
+		return p2m_class_to_cups(p2m_error_class((p2m_error) err->code));
+	}
+	cat = p2m_i18n_load(job->lang, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	p2m_deliver(job, cat, &canceled, &outcome);
+	status = p2m_report_outcome(&outcome, job, cat);
+	p2m_report_syslog(&outcome, job);
+	p2m_outcome_clear(&outcome);
+	p2m_i18n_free(cat);
+	curl_global_cleanup();
+	return status;
+}

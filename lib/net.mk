@@ -1,1 +1,12 @@
-## lib/net.mk - (fragment of Makefile.am)
+## lib/net.mk - the job as CUPS gives it and the SMTP transport (fragment of Makefile.am).
+lib_libp2m_la_SOURCES += \
+	lib/p2m-job.c lib/p2m-job.h \
+	lib/p2m-smtp.c lib/p2m-smtp.h
+
+check_PROGRAMS += tests/unit/test-job tests/unit/test-smtp tests/fuzz/replay-uri
+tests_unit_test_job_LDADD = $(P2M_LIBS)
+tests_unit_test_smtp_LDADD = $(P2M_LIBS)
+tests_fuzz_replay_uri_SOURCES = tests/fuzz/fuzz-uri.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_uri_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-job tests/unit/test-smtp tests/fuzz/replay-uri
+FUZZ_TARGETS += uri

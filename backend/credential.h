@@ -1,0 +1,41 @@
+/* credential.h - who the backend signs in as and with what: the account's secret, or the job user's password or token. */
+#ifndef P2M_CREDENTIAL_H
+#define P2M_CREDENTIAL_H
+
+#include <glib.h>
+
+#include "p2m-config.h"
+#include "p2m-job.h"
+#include "p2m-rules.h"
+#include "p2m-secret.h"
+
+typedef struct {
+	char       *user;      /* the job user we send as (send_as = job-user), else NULL */
+	char       *sender;    /* envelope and header From */
+	char       *username;  /* SMTP login */
+	p2m_secret *password;  /* AUTH LOGIN, or NULL */
+	p2m_secret *bearer;    /* XOAUTH2 access token, or NULL */
+	unsigned    refine;    /* P2M_REFINE_* flags for p2m_rules_refine() */
+} p2m_cred;
+
+/* Who sends: the account's from, or with send_as = job-user the address
+ * user_address makes of $AUTH_USERNAME (when cupsd supplied it) or the job's
+ * user.  P2M_E_ADDRESS when that is no valid address. */
+p2m_cred *p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error);
+
+/*
+ * Fetch the secret: password_file (auth = login) or an access token
+ * (auth = xoauth2, p2m_token_get) for the account; for a job user, the
+ * password cupsd supplied in $AUTH_PASSWORD (used for this job only, wiped
+ * from the environment), else the user's stored password (auth = login,
+ * p2m_vault_get) or token (auth = xoauth2).  Errors as those functions
+ * (P2M_E_SECRET, P2M_E_SECRET_MODE, P2M_E_TOKEN with *RULE set,
+ * P2M_E_TOKEN_UNAVAILABLE, P2M_E_STORE, P2M_E_NO_CREDENTIAL).
+ */
+gboolean p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
+                        const p2m_rule **rule, GError **error);
+
+void p2m_cred_free(p2m_cred *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_cred, p2m_cred_free)
+
+#endif /* P2M_CREDENTIAL_H */

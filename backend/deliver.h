@@ -1,0 +1,24 @@
+/* deliver.h - one job from the config to the server's last word: every step before and after SMTP, as the backend runs it. */
+#ifndef P2M_DELIVER_H
+#define P2M_DELIVER_H
+
+#include <signal.h>
+
+#include "p2m-i18n.h"
+#include "p2m-job.h"
+#include "report.h"
+
+/* How long a job waits for one of the mailbox's SMTP connection slots. */
+#define P2M_DELIVER_SLOT_WAIT_S 300
+
+/*
+ * Deliver JOB: load the config, find the account, work out sender and
+ * recipients, refuse a recipient outside allowed_recipients before any
+ * connection, read the credential, take a connection slot, drop privileges,
+ * send, and classify what went wrong.  OUT says how it ended; INFO and STATE
+ * progress lines go to stderr on the way, the outcome lines do not (see
+ * p2m_report_outcome).  *CANCEL is set by SIGTERM.
+ */
+void p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, p2m_outcome *out);
+
+#endif /* P2M_DELIVER_H */

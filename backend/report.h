@@ -1,0 +1,64 @@
+/* report.h - the one place the backend talks to cupsd (STATE/ATTR/INFO/ERROR lines on stderr) and to syslog. */
+#ifndef P2M_REPORT_H
+#define P2M_REPORT_H
+
+#include <glib.h>
+
+#include "p2m-config.h"
+#include "p2m-error.h"
+#include "p2m-i18n.h"
+#include "p2m-job.h"
+#include "p2m-rules.h"
+
+/* Longest text after "ERROR: ": cupsd keeps 1024 bytes of a state message. */
+#define P2M_REPORT_ERROR_MAX 1000
+
+/* How one job ended, filled by the delivery and read by the report. */
+typedef struct {
+	p2m_error       err;          /* P2M_OK: delivered */
+	const p2m_rule *rule;         /* the classified refusal; NULL when delivered or canceled */
+	char           *detail;       /* what the failing module said (English, no secret), or NULL */
+	char           *reply;        /* the server's reply verbatim, or NULL */
+	const char     *stage;        /* the SMTP step the reply answered, or NULL */
+	char           *account;      /* account name, or NULL when unknown */
+	char           *sender;       /* envelope sender, or NULL */
+	char          **recipients;   /* envelope recipients, or NULL */
+	char           *final_reply;  /* the server's "250 ... Queued" on success */
+	guint64         bytes;        /* message bytes sent */
+	const p2m_rule *warning;      /* a warning to show even on success (expiring secret), or NULL */
+} p2m_outcome;
+
+void p2m_outcome_clear(p2m_outcome *o);
+/* Record a failure: ERR, RULE (NULL = p2m_rules_for_error(ERR)) and DETAIL. */
+void p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail);
+/* What happens to the job. */
+p2m_class p2m_outcome_class(const p2m_outcome *o);
+
+/* One "PREFIX: text" line on stderr, TEXT made one line of valid UTF-8.
+ * PREFIX is INFO, DEBUG, STATE or ATTR; ERROR goes only through
+ * p2m_report_outcome(). */
+void p2m_report_line(const char *prefix, const char *text);
+/* INFO line from a translated FMT ("%s" conversions, see p2m_job_fill). */
+void p2m_report_info(const p2m_catalog *cat, const char *msgid, const char *const *args);
+
+/* The ERROR text: the localized fix (placeholders filled), then the server's
+ * reply (or the local detail) quoted, then the documentation URL; at most
+ * P2M_REPORT_ERROR_MAX bytes, only the quote is ever shortened.  Caller frees. */
+char *p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat);
+
+/* Everything cupsd must hear about the outcome, in the order cupsd needs:
+ * STATE -/+ reasons, ATTR, then INFO on success or exactly one ERROR line
+ * last.  Returns the CUPS exit code (p2m_class_to_cups). */
+int p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat);
+
+/* One syslog line (LOG_LPR, ident print2mail) for the outcome: info when
+ * delivered, err when the queue stops, warning otherwise.  With
+ * $PRINT2MAIL_SYSLOG_SOCKET set (tests) an RFC 3164 datagram goes to that
+ * AF_UNIX socket instead. */
+void p2m_report_syslog(const p2m_outcome *o, const p2m_job *job);
+
+/* Discovery: one "direct print2mail://NAME ..." line per account on stdout.
+ * An unreadable config prints nothing. */
+void p2m_report_devices(const p2m_config *cfg);
+
+#endif /* P2M_REPORT_H */

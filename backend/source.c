@@ -1,0 +1,223 @@
+/* source.c - the message the backend sends: composed from the document, or a message print2mail-compose already made. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "p2m-compose.h"
+#include "p2m-error.h"
+#include "source.h"
+
+#define READ_CHUNK 32768
+
+struct p2m_source {
+	int            fd;
+	gboolean       own_fd;
+	guint64        size;       /* a file's size, 0 when unknown */
+	char         **rcpt;
+	p2m_composer  *composer;   /* composing; NULL when passing a message through */
+	GByteArray    *pending;    /* passing through: bytes already read (the header block and more) */
+	gsize          pending_off;
+	gboolean       eof;
+	char           prev;       /* last byte handed out, for LF -> CRLF */
+};
+
+void
+p2m_source_free(p2m_source *s)
+{
+	if (s == NULL)
+		return;
+	p2m_compose_free(s->composer);
+	if (s->pending != NULL)
+		g_byte_array_unref(s->pending);
+	if (s->own_fd && s->fd >= 0)
+		close(s->fd);
+	g_strfreev(s->rcpt);
+	g_free(s);
+}
+
+/* The document: the spool file cupsd names in argv[6], else standard input. */
+static gboolean
+open_document(p2m_source *s, const char *path, GError **error)
+{
+	struct stat st;
+
+	if (path == NULL) {
+		s->fd = STDIN_FILENO;
+		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode))
+			s->size = (guint64) st.st_size;
+		return TRUE;
+	}
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "document %s: %s", path, g_strerror(errno));
+		return FALSE;
+	}
+	s->own_fd = TRUE;
+	if (fstat(s->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "document %s: not a regular file", path);
+		return FALSE;
+	}
+	if (st.st_size == 0) {
+		g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "document %s is empty", path);
+		return FALSE;
+	}
+	s->size = (guint64) st.st_size;
+	return TRUE;
+}
+
+/* Read into S->pending until the empty line that ends the headers. */
+static gssize
+read_header_block(p2m_source *s, GError **error)
+{
+	guint8 chunk[READ_CHUNK];
+	gsize scanned = 0;
+
+	for (;;) {
+		const guint8 *d = s->pending->data;
+		gsize i;
+		ssize_t r;
+
+		for (i = scanned; i + 1 < s->pending->len; i++) {
+			if (d[i] == '\n' && d[i + 1] == '\n')
+				return (gssize) (i + 2);
+			if (d[i] == '\n' && d[i + 1] == '\r' && i + 2 < s->pending->len && d[i + 2] == '\n')
+				return (gssize) (i + 3);
+		}
+		scanned = s->pending->len > 2 ? s->pending->len - 2 : 0;
+		if (s->pending->len > P2M_HEADER_BLOCK_MAX)
+			break;
+		if ((r = read(s->fd, chunk, sizeof(chunk))) < 0) {
+			g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "cannot read the message: %s", g_strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		g_byte_array_append(s->pending, chunk, (guint) r);
+	}
+	g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT,
+	            "the input is typed message/rfc822 but has no header block of at most %d bytes",
+	            P2M_HEADER_BLOCK_MAX);
+	return -1;
+}
+
+/* To then Cc, each address once. */
+static char **
+join_recipients(char **to, char **cc)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	char **lists[2] = { to, cc };
+	guint i, j, k;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; lists[i] != NULL && lists[i][j] != NULL; j++) {
+			gboolean dup = FALSE;
+			for (k = 0; k < all->len && !dup; k++)
+				dup = g_ascii_strcasecmp(g_ptr_array_index(all, k), lists[i][j]) == 0;
+			if (!dup)
+				g_ptr_array_add(all, g_strdup(lists[i][j]));
+		}
+	}
+	g_ptr_array_add(all, NULL);
+	return (char **) g_ptr_array_free(g_steal_pointer(&all), FALSE);
+}
+
+static gboolean
+open_message(p2m_source *s, GError **error)
+{
+	g_autofree char *from = NULL;
+	g_auto(GStrv) to = NULL;
+	g_auto(GStrv) cc = NULL;
+	gssize hlen;
+
+	s->pending = g_byte_array_new();
+	if ((hlen = read_header_block(s, error)) < 0)
+		return FALSE;
+	if (!p2m_compose_parse_envelope((const char *) s->pending->data, (gsize) hlen, &from, &to, &cc, error)) {
+		g_prefix_error(error, "the composed message: ");
+		return FALSE;
+	}
+	s->rcpt = join_recipients(to, cc);
+	if (s->rcpt[0] == NULL) {
+		g_set_error(error, P2M_ERROR, P2M_E_NO_RECIPIENT, "the composed message has no To or Cc address");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+p2m_source *
+p2m_source_open(const p2m_job *job, const char *from, const char *from_name, GError **error)
+{
+	g_autoptr(p2m_source) s = g_new0(p2m_source, 1);
+	p2m_compose_info info;
+
+	s->fd = -1;
+	if (!open_document(s, job->document, error))
+		return NULL;
+	if (p2m_job_input_is_message(job))
+		return open_message(s, error) ? g_steal_pointer(&s) : NULL;
+	p2m_job_compose_info(job, from, &info);
+	info.from_name = from_name;
+	if ((s->composer = p2m_compose_new(&info, s->fd, error)) == NULL)
+		return NULL;
+	s->rcpt = join_recipients(job->to, job->cc);
+	return g_steal_pointer(&s);
+}
+
+const char *const *
+p2m_source_recipients(const p2m_source *s)
+{
+	return (const char *const *) s->rcpt;
+}
+
+guint64
+p2m_source_document_size(const p2m_source *s)
+{
+	return s->size;
+}
+
+/* Pass the message through, turning bare LF into CRLF (SMTP wants CRLF;
+ * libcurl's own conversion would double an existing CR). */
+static gssize
+read_through(p2m_source *s, char *buf, gsize len, GError **error)
+{
+	guint8 in[READ_CHUNK];
+	gsize want = MIN(len / 2, sizeof(in)), got = 0, out = 0, i;
+
+	if (s->pending_off < s->pending->len) {
+		got = MIN(want, s->pending->len - s->pending_off);
+		memcpy(in, s->pending->data + s->pending_off, got);
+		s->pending_off += got;
+	} else if (!s->eof) {
+		ssize_t r = read(s->fd, in, want);
+
+		if (r < 0) {
+			/* EINTR included: only SIGTERM interrupts us, and that is a cancel */
+			g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "cannot read the message: %s", g_strerror(errno));
+			return -1;
+		}
+		s->eof = r == 0;
+		got = (gsize) r;
+	}
+	for (i = 0; i < got; i++) {
+		if (in[i] == '\n' && s->prev != '\r')
+			buf[out++] = '\r';
+		buf[out++] = (char) in[i];
+		s->prev = (char) in[i];
+	}
+	return (gssize) out;
+}
+
+gssize
+p2m_source_read(void *source, char *buf, gsize len, GError **error)
+{
+	p2m_source *s = source;
+
+	if (s->composer != NULL)
+		return p2m_compose_read(s->composer, buf, len, error);
+	return read_through(s, buf, len, error);
+}

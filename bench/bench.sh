@@ -1,0 +1,96 @@
+#!/bin/bash
+# bench.sh - wall time and peak memory of the backend against curl sending the same message to the same local server.
+#
+# Usage: bench/bench.sh [BUILDDIR] [SIZES-MB...]      (default: . and "4 64")
+#
+# For each size it makes a PDF, then over one local M365-like server (STARTTLS,
+# AUTH LOGIN, tests/servers/m365smtp.py) it times:
+#   backend  - the backend composing the message from the PDF (base64, streamed)
+#   backend> - the backend passing the already composed message through
+#              (message/rfc822, as after the print2mail-compose filter)
+#   curl     - curl sending that same composed message (-T file)
+# and prints wall time, peak RSS and the ratios backend/curl.  Memory must not
+# grow with the document: compare the 4 MB and 64 MB rows.  Peak RSS comes
+# from /usr/bin/time -v (Debian package "time") or, without it, from Python's
+# resource.getrusage(RUSAGE_CHILDREN).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=$(cd "$here/.." && pwd)
+top_builddir=$(cd "${1:-.}" && pwd)
+[ $# -gt 0 ] && shift
+SIZES=${*:-"4 64"}
+export top_srcdir top_builddir
+[ -x "$top_builddir/backend/print2mail" ] || { echo "no $top_builddir/backend/print2mail: build first, or give BUILDDIR" >&2; exit 2; }
+command -v curl >/dev/null || { echo "curl is needed (apt-get install curl)" >&2; exit 2; }
+. "$top_srcdir/tests/lib.sh"
+p2m_setup
+
+PW='bench-Passw0rd'
+smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PW\"}}"
+p2m_start_smtp
+write_secret "$T/password" "$PW"
+cat >"$PRINT2MAIL_CONF" <<EOF
+[global]
+state_dir = $T/state
+
+[account scanner]
+server = 127.0.0.1
+port = $SMTP_PORT
+ca_file = $T/certs/ca.pem
+from = scanner@contoso.com
+password_file = $T/password
+EOF
+chmod 0644 "$PRINT2MAIL_CONF"
+
+# measure OUT CMD...: run CMD, write "WALL_SECONDS MAXRSS_KB" to OUT.
+if [ -x /usr/bin/time ]; then
+	METER="/usr/bin/time -v -o $T/time.raw"
+	measured() {
+		awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
+		            /Maximum resident set size/ { r = $2 } END { printf "%.2f %d\n", s, r }' "$T/time.raw"
+	}
+	HOW="/usr/bin/time -v"
+else
+	cat >"$T/meter.py" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+rc = subprocess.call(sys.argv[2:])
+wall = time.monotonic() - t
+with open(sys.argv[1], "w") as f:
+    f.write("%.2f %d\n" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)
+PY
+	METER="/usr/bin/python3 $T/meter.py $T/time.raw"
+	measured() { cat "$T/time.raw"; }
+	HOW="python resource.getrusage"
+fi
+
+row() { printf '%-8s %7s MB %9s s %10s MB\n' "$1" "$2" "$3" "$4"; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "# print2mail bench: $(nproc) CPU, $(uname -r), peak RSS by $HOW"
+printf '%-8s %10s %11s %13s\n' "sender" "document" "wall" "peak RSS"
+for size in $SIZES; do
+	make_pdf "$T/doc.pdf" $((size * 1024 * 1024))
+
+	P2M_WRAPPER="$METER" run_backend "print2mail://scanner?to=bob@contoso.com" 1 bench "bench $size MB" "" "$T/doc.pdf"
+	[ "$BACKEND_RC" -eq 0 ] || { echo "backend failed: $BACKEND_ERR" >&2; exit 1; }
+	read -r bw br <<<"$(measured)"
+	row backend "$size" "$bw" "$(mb "$br")"
+	cp "$(last_mail)" "$T/msg.eml"   # the composed message, byte for byte as the server got it
+
+	P2M_WRAPPER="$METER" CONTENT_TYPE=message/rfc822 run_backend "print2mail://scanner" 2 bench "t" "" "$T/msg.eml"
+	[ "$BACKEND_RC" -eq 0 ] || { echo "backend (composed input) failed: $BACKEND_ERR" >&2; exit 1; }
+	read -r pw pr <<<"$(measured)"
+	row "backend>" "$size" "$pw" "$(mb "$pr")"
+
+	$METER curl -sS --ssl-reqd --tlsv1.2 --cacert "$T/certs/ca.pem" "smtp://127.0.0.1:$SMTP_PORT" \
+		--user "scanner@contoso.com:$PW" --login-options AUTH=LOGIN \
+		--mail-from scanner@contoso.com --mail-rcpt bob@contoso.com -T "$T/msg.eml"
+	read -r cw cr <<<"$(measured)"
+	row curl "$size" "$cw" "$(mb "$cr")"
+	cmp -s "$T/msg.eml" "$(last_mail)" || { echo "curl's copy differs from the composed message" >&2; exit 1; }
+	echo "# $size MB: backend/curl wall $(ratio "$bw" "$cw"), RSS $(ratio "$br" "$cr"); composed-input backend/curl wall $(ratio "$pw" "$cw"), RSS $(ratio "$pr" "$cr")"
+	rm -f "$SPOOL"/*.eml
+done

@@ -1,0 +1,523 @@
+/* p2m-smtp.c - one message over SMTP submission with libcurl: TLS always, AUTH pinned, the server's last refusal kept verbatim. */
+#include "config.h"
+
+#include <string.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+
+#include "p2m-error.h"
+#include "p2m-smtp.h"
+
+#define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
+
+static const char *const stage_names[P2M_SMTP_STAGE__COUNT] = {
+	"connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "data_end", "quit"
+};
+
+const char *
+p2m_smtp_stage_name(p2m_smtp_stage s)
+{
+	return (unsigned) s < P2M_SMTP_STAGE__COUNT ? stage_names[s] : "unknown";
+}
+
+void
+p2m_smtp_result_clear(p2m_smtp_result *res)
+{
+	if (res == NULL)
+		return;
+	g_free(res->reply);
+	g_free(res->final_reply);
+	memset(res, 0, sizeof(*res));
+}
+
+/* ---- the dialogue tracker (pure) ------------------------------------------- */
+
+struct p2m_smtp_tracker {
+	p2m_smtp_stage stage;     /* what the next reply answers */
+	gboolean       in_auth;   /* between AUTH and its final reply: client lines are secrets */
+	gboolean       sent_any;  /* a command went out */
+	GString       *current;   /* the reply being read (multi-line) */
+	int            cur_code;
+	char          *last;      /* last complete reply */
+	char          *refusal;   /* last complete 4xx/5xx reply */
+	p2m_smtp_stage refusal_stage;
+	int            refusal_code;
+	char          *data_end;  /* the answer to the final "." */
+};
+
+p2m_smtp_tracker *
+p2m_smtp_tracker_new(void)
+{
+	p2m_smtp_tracker *t = g_new0(p2m_smtp_tracker, 1);
+
+	t->current = g_string_new(NULL);
+	return t;
+}
+
+void
+p2m_smtp_tracker_free(p2m_smtp_tracker *t)
+{
+	if (t == NULL)
+		return;
+	g_string_free(t->current, TRUE);
+	g_free(t->last);
+	g_free(t->refusal);
+	g_free(t->data_end);
+	g_free(t);
+}
+
+/* A reply line as text we can show: valid UTF-8, no control characters. */
+static char *
+clean_reply_line(const char *line, gsize len)
+{
+	g_autofree char *raw = NULL;
+	char *valid, *p;
+
+	if (len > LINE_MAX_KEPT)
+		len = LINE_MAX_KEPT;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	raw = g_strndup(line, len);   /* stops at an embedded NUL too */
+	valid = g_utf8_make_valid(raw, -1);
+	for (p = valid; *p != '\0'; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return valid;
+}
+
+static int
+reply_code(const char *s)
+{
+	if (g_ascii_isdigit(s[0]) && g_ascii_isdigit(s[1]) && g_ascii_isdigit(s[2]) &&
+	    (s[3] == '\0' || s[3] == ' ' || s[3] == '-'))
+		return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	return 0;
+}
+
+static void
+finish_reply(p2m_smtp_tracker *t)
+{
+	int code = t->cur_code;
+
+	g_free(t->last);
+	t->last = g_strdup(t->current->str);
+	if (code >= 400 && code <= 599) {
+		g_free(t->refusal);
+		t->refusal = g_strdup(t->current->str);
+		t->refusal_stage = t->stage;
+		t->refusal_code = code;
+	}
+	if (t->stage == P2M_SMTP_STAGE_AUTH && code != 334)
+		t->in_auth = FALSE;
+	if (t->stage == P2M_SMTP_STAGE_DATA_END) {
+		g_free(t->data_end);
+		t->data_end = g_strdup(t->current->str);
+	}
+	/* After "354 Start mail input" the next reply answers the final ".". */
+	if (t->stage == P2M_SMTP_STAGE_DATA && code == 354)
+		t->stage = P2M_SMTP_STAGE_DATA_END;
+	g_string_truncate(t->current, 0);
+	t->cur_code = 0;
+}
+
+void
+p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize len)
+{
+	g_autofree char *clean = clean_reply_line(line, len);
+	int code = reply_code(clean);
+	gboolean more = code != 0 && clean[3] == '-';
+
+	if (t->current->len == 0) {
+		t->cur_code = code;
+		g_string_append(t->current, clean);
+		if (more)   /* "550-5.1.10 ..." reads as one reply: "550 5.1.10 ..." */
+			t->current->str[3] = ' ';
+	} else if (t->current->len < P2M_SMTP_REPLY_MAX) {
+		/* a continuation: its text only, the code is the first line's */
+		const char *text = code != 0 ? clean + (clean[3] != '\0' ? 4 : 3) : clean;
+		g_string_append_c(t->current, ' ');
+		g_string_append(t->current, text);
+	}
+	if (t->current->len > P2M_SMTP_REPLY_MAX) {
+		const char *cut = t->current->str + P2M_SMTP_REPLY_MAX;
+		while (cut > t->current->str && ((unsigned char) *cut & 0xc0) == 0x80)
+			cut--;
+		g_string_truncate(t->current, (gsize) (cut - t->current->str));
+	}
+	if (!more)
+		finish_reply(t);
+}
+
+void
+p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len)
+{
+	static const struct { const char *verb; p2m_smtp_stage stage; } verbs[] = {
+		{ "EHLO", P2M_SMTP_STAGE_EHLO }, { "HELO", P2M_SMTP_STAGE_EHLO },
+		{ "STARTTLS", P2M_SMTP_STAGE_STARTTLS }, { "AUTH", P2M_SMTP_STAGE_AUTH },
+		{ "MAIL", P2M_SMTP_STAGE_MAIL }, { "RCPT", P2M_SMTP_STAGE_RCPT },
+		{ "DATA", P2M_SMTP_STAGE_DATA }, { "QUIT", P2M_SMTP_STAGE_QUIT },
+	};
+	char verb[12];
+	gsize n = 0, i;
+
+	/* Lines sent during AUTH are credentials: not even looked at. */
+	if (t->in_auth)
+		return;
+	while (n < len && n < sizeof(verb) - 1 && g_ascii_isalpha(line[n])) {
+		verb[n] = g_ascii_toupper(line[n]);
+		n++;
+	}
+	verb[n] = '\0';
+	if (n < len && line[n] != ' ' && line[n] != '\r' && line[n] != '\n')
+		return;
+	for (i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		if (strcmp(verb, verbs[i].verb) != 0)
+			continue;
+		t->stage = verbs[i].stage;
+		t->sent_any = TRUE;
+		t->in_auth = verbs[i].stage == P2M_SMTP_STAGE_AUTH;
+		g_string_truncate(t->current, 0);
+		return;
+	}
+}
+
+const char *
+p2m_smtp_tracker_refusal(const p2m_smtp_tracker *t, p2m_smtp_stage *stage, int *code)
+{
+	if (stage != NULL)
+		*stage = t->refusal != NULL ? t->refusal_stage : t->stage;
+	if (code != NULL)
+		*code = t->refusal != NULL ? t->refusal_code : 0;
+	return t->refusal;
+}
+
+const char *
+p2m_smtp_tracker_last_reply(const p2m_smtp_tracker *t)
+{
+	return t->last;
+}
+
+/* ---- trust anchors ----------------------------------------------------------- */
+
+gboolean
+p2m_smtp_read_ca(const p2m_account *account, GBytes **pem, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *data = NULL;
+	gsize len = 0;
+
+	*pem = NULL;
+	if (account->ca_file == NULL || *account->ca_file == '\0')
+		return TRUE;
+	if (!g_file_get_contents(account->ca_file, &data, &len, &err)) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "[account %s] ca_file: %s", account->name, err->message);
+		return FALSE;
+	}
+	if (len > P2M_SMTP_CA_MAX || strstr(data, "-----BEGIN CERTIFICATE-----") == NULL) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG,
+		            "[account %s] ca_file: %s is not a PEM certificate file of at most %d bytes",
+		            account->name, account->ca_file, P2M_SMTP_CA_MAX);
+		return FALSE;
+	}
+	*pem = g_bytes_new_take(g_steal_pointer(&data), len);
+	return TRUE;
+}
+
+/* ---- the transfer --------------------------------------------------------------- */
+
+typedef struct {
+	const p2m_smtp_request *req;
+	p2m_smtp_tracker       *tracker;
+	GError                 *read_error;
+	gboolean                canceled;
+	guint64                 bytes;
+} xfer;
+
+static gboolean
+is_canceled(const xfer *x)
+{
+	return x->req->cancel != NULL && *x->req->cancel != 0;
+}
+
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+	xfer *x = userp;
+
+	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
+	return size * nitems;
+}
+
+/* Needs CURLOPT_VERBOSE, but with this callback set libcurl prints nothing
+ * itself; only the verbs of commands are looked at (see the tracker). */
+static int
+debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
+{
+	xfer *x = userp;
+
+	if (type == CURLINFO_HEADER_OUT)
+		p2m_smtp_tracker_command(x->tracker, data, size);
+	return 0;
+}
+
+static size_t
+read_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+	xfer *x = userp;
+	gssize n;
+
+	if (is_canceled(x)) {
+		x->canceled = TRUE;
+		return CURL_READFUNC_ABORT;
+	}
+	n = x->req->read(x->req->read_ctx, buf, size * nitems, &x->read_error);
+	if (n < 0 || is_canceled(x)) {
+		/* A read interrupted by SIGTERM is a cancel, not a bad document. */
+		x->canceled = is_canceled(x);
+		return CURL_READFUNC_ABORT;
+	}
+	x->bytes += (guint64) n;
+	return (size_t) n;
+}
+
+/* Called at least once a second: lets a cancel end a wait for the server. */
+static int
+progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	xfer *x = userp;
+
+	if (is_canceled(x)) {
+		x->canceled = TRUE;
+		return 1;
+	}
+	return 0;
+}
+
+/* The EHLO name: this host's name when it is a plain DNS name. */
+static const char *
+ehlo_name(void)
+{
+	const char *h = g_get_host_name();
+	gsize n = strlen(h);
+
+	if (n == 0 || n > 253 || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
+		return "localhost";
+	return h;
+}
+
+static guint
+port_of(const p2m_account *a)
+{
+	return a->port != 0 ? a->port : (a->tls == P2M_TLS_IMPLICIT ? 465 : 587);
+}
+
+static char *
+make_url(const p2m_account *a)
+{
+	const char *scheme = a->tls == P2M_TLS_IMPLICIT ? "smtps" : "smtp";
+	guint port = port_of(a);
+
+	if (strchr(a->server, ':') != NULL)  /* an IPv6 literal */
+		return g_strdup_printf("%s://[%s]:%u/%s", scheme, a->server, port, ehlo_name());
+	return g_strdup_printf("%s://%s:%u/%s", scheme, a->server, port, ehlo_name());
+}
+
+static struct curl_slist *
+make_rcpt(const char *const *rcpt)
+{
+	struct curl_slist *list = NULL;
+
+	for (; rcpt != NULL && *rcpt != NULL; rcpt++) {
+		g_autofree char *a = g_strdup_printf("<%s>", *rcpt);
+		list = curl_slist_append(list, a);
+	}
+	return list;
+}
+
+/* Everything about TLS: required, 1.2 or later, peer and name verified. */
+static CURLcode
+setup_tls(CURL *h, const p2m_smtp_request *req)
+{
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(h, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
+	rc |= curl_easy_setopt(h, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	rc |= curl_easy_setopt(h, CURLOPT_CAPATH, P2M_SMTP_CAPATH);
+	if (req->ca_pem != NULL) {
+		struct curl_blob blob;
+		gsize len = 0;
+
+		blob.data = (void *) g_bytes_get_data(req->ca_pem, &len);
+		blob.len = len;
+		blob.flags = CURL_BLOB_COPY;
+		rc |= curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	return rc;
+}
+
+/* The mechanism is pinned: libcurl would otherwise pick what the server
+ * offers (OAUTHBEARER before XOAUTH2, PLAIN before LOGIN). */
+static CURLcode
+setup_auth(CURL *h, const p2m_smtp_request *req)
+{
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(h, CURLOPT_USERNAME, req->username);
+	if (req->bearer != NULL) {
+		rc |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+		rc |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, req->bearer->data);
+		rc |= curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
+	} else {
+		rc |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=LOGIN");
+		rc |= curl_easy_setopt(h, CURLOPT_PASSWORD, req->password != NULL ? req->password->data : "");
+	}
+	return rc;
+}
+
+static CURLcode
+setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
+               struct curl_slist *rcpt, char *errbuf)
+{
+	long timeout = req->timeout_s > 0 ? req->timeout_s : 300;
+	g_autofree char *from = g_strdup_printf("<%s>", req->mail_from);
+	CURLcode rc = CURLE_OK;
+
+	rc |= curl_easy_setopt(h, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+	rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+	rc |= curl_easy_setopt(h, CURLOPT_PROXY, "");
+	rc |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	rc |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	rc |= curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, timeout);
+	rc |= setup_tls(h, req);
+	rc |= setup_auth(h, req);
+	rc |= curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);   /* copied by libcurl */
+	rc |= curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	/* Fewer, fuller TLS records for large scans; memory stays a constant. */
+	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+	rc |= curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_READDATA, x);
+	rc |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
+	rc |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  /* only feeds debug_cb */
+	rc |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	rc |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	return rc;
+}
+
+static p2m_error
+curl_error_class(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return P2M_E_TLS_VERIFY;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		return P2M_E_TLS;
+	case CURLE_OUT_OF_MEMORY:
+		return P2M_E_NOMEM;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_UNKNOWN_OPTION:
+		return P2M_E_INTERNAL;
+	default:
+		return P2M_E_CONNECT;
+	}
+}
+
+/* Turn what happened into RES and ERROR. */
+static gboolean
+conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError **error)
+{
+	const p2m_account *a = x->req->account;
+	const char *detail = *errbuf != '\0' ? errbuf : curl_easy_strerror(rc);
+	const char *refusal = p2m_smtp_tracker_refusal(x->tracker, &res->stage, &res->code);
+	p2m_error e;
+
+	res->curl_code = rc;
+	res->bytes = x->bytes;
+	res->reply = g_strdup(refusal);
+	if (rc == CURLE_OK) {
+		res->final_reply = g_strdup(x->tracker->data_end);
+		return TRUE;
+	}
+	if (x->canceled) {
+		g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "the job was canceled while sending (%s)",
+		            p2m_smtp_stage_name(res->stage));
+		return FALSE;
+	}
+	if (x->read_error != NULL) {
+		g_propagate_prefixed_error(error, g_steal_pointer(&x->read_error), "reading the message: ");
+		return FALSE;
+	}
+	e = curl_error_class(rc);
+	if (e == P2M_E_TLS_VERIFY) {
+		g_set_error(error, P2M_ERROR, e, "the certificate of %s:%u is not trusted: %s",
+		            a->server, port_of(a), detail);
+	} else if (refusal != NULL) {
+		g_set_error(error, P2M_ERROR, P2M_E_SMTP, "%s:%u refused %s: %s", a->server, port_of(a),
+		            p2m_smtp_stage_name(res->stage), refusal);
+	} else if (rc == CURLE_USE_SSL_FAILED) {
+		g_set_error(error, P2M_ERROR, e, "%s:%u does not offer STARTTLS; nothing was sent",
+		            a->server, port_of(a));
+	} else {
+		g_set_error(error, P2M_ERROR, e, "%s:%u (%s): %s", a->server, port_of(a),
+		            p2m_smtp_stage_name(res->stage), detail);
+	}
+	return FALSE;
+}
+
+gboolean
+p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
+{
+	g_autoptr(p2m_smtp_tracker) tracker = p2m_smtp_tracker_new();
+	g_autofree char *url = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *rcpt = NULL;
+	xfer x = { req, tracker, NULL, FALSE, 0 };
+	CURL *h = NULL;
+	gboolean ok = FALSE;
+	CURLcode rc;
+
+	memset(res, 0, sizeof(*res));
+	if (req->rcpt == NULL || req->rcpt[0] == NULL || req->mail_from == NULL || req->read == NULL ||
+	    (req->password == NULL) == (req->bearer == NULL)) {
+		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "p2m_smtp_send: incomplete request");
+		return FALSE;
+	}
+	url = make_url(req->account);
+	rcpt = make_rcpt(req->rcpt);
+	if ((h = curl_easy_init()) == NULL || rcpt == NULL ||
+	    setup_transfer(h, req, &x, url, rcpt, errbuf) != CURLE_OK) {
+		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "libcurl cannot be set up for %s", url);
+		goto out;
+	}
+	rc = curl_easy_perform(h);
+	ok = conclude(rc, &x, errbuf, res, error);
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(rcpt);
+	g_clear_error(&x.read_error);
+	return ok;
+}

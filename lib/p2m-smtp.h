@@ -1,0 +1,108 @@
+/* p2m-smtp.h - one message over SMTP submission with libcurl: TLS always, AUTH LOGIN or XOAUTH2, the server's words kept. */
+#ifndef P2M_SMTP_H
+#define P2M_SMTP_H
+
+#include <signal.h>
+
+#include <glib.h>
+
+#include "p2m-config.h"
+#include "p2m-secret.h"
+
+/* Longest server reply kept (a multi-line reply joined); Microsoft's are a few hundred bytes. */
+#define P2M_SMTP_REPLY_MAX 2048
+/* Largest extra trust anchor file (ca_file) accepted. */
+#define P2M_SMTP_CA_MAX (1024 * 1024)
+/* The system trust store, always used besides ca_file. */
+#define P2M_SMTP_CAPATH "/etc/ssl/certs"
+
+/* The SMTP step a reply answered (names as the test server's stages). */
+typedef enum {
+	P2M_SMTP_STAGE_CONNECT = 0,  /* greeting, or no command sent yet */
+	P2M_SMTP_STAGE_EHLO,
+	P2M_SMTP_STAGE_STARTTLS,
+	P2M_SMTP_STAGE_AUTH,
+	P2M_SMTP_STAGE_MAIL,
+	P2M_SMTP_STAGE_RCPT,
+	P2M_SMTP_STAGE_DATA,         /* the DATA command itself */
+	P2M_SMTP_STAGE_DATA_END,     /* the final "." after the message */
+	P2M_SMTP_STAGE_QUIT,
+	P2M_SMTP_STAGE__COUNT
+} p2m_smtp_stage;
+
+/* "connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "data_end", "quit". */
+const char *p2m_smtp_stage_name(p2m_smtp_stage s);
+
+/* Pull up to LEN bytes of the message into BUF: > 0 bytes, 0 at the end,
+ * -1 with ERROR set on failure. */
+typedef gssize (*p2m_smtp_read_fn)(void *ctx, char *buf, gsize len, GError **error);
+
+typedef struct {
+	const p2m_account *account;    /* server, port, tls */
+	GBytes            *ca_pem;     /* account's ca_file contents (p2m_smtp_read_ca), or NULL */
+	const char        *username;   /* SMTP login (AUTH LOGIN user or XOAUTH2 user=) */
+	const p2m_secret  *password;   /* AUTH LOGIN; exactly one of password / bearer */
+	const p2m_secret  *bearer;     /* XOAUTH2 access token */
+	const char        *mail_from;  /* envelope sender, bare address */
+	const char *const *rcpt;       /* envelope recipients, NULL-terminated, at least one */
+	p2m_smtp_read_fn   read;       /* the message, CRLF line ends, not dot-stuffed */
+	void              *read_ctx;
+	/* Set asynchronously (SIGTERM): the transfer is abandoned before the
+	 * final "." so the server accepts nothing.  May be NULL. */
+	volatile sig_atomic_t *cancel;
+	long               timeout_s;  /* inactivity limit, 0 = 300 s */
+} p2m_smtp_request;
+
+typedef struct {
+	/* The last 4xx/5xx reply, lines joined with one space, control
+	 * characters removed, verbatim otherwise; NULL when there was none. */
+	char           *reply;
+	p2m_smtp_stage  stage;       /* the step REPLY answered (or where the transfer failed) */
+	int             code;        /* basic code of REPLY, 0 when none */
+	char           *final_reply; /* on success: the server's answer to the final "." */
+	guint64         bytes;       /* message bytes handed to libcurl */
+	long            curl_code;   /* CURLcode, for DEBUG lines */
+} p2m_smtp_result;
+
+void p2m_smtp_result_clear(p2m_smtp_result *res);
+
+/*
+ * Send one message.  TLS is required (STARTTLS with CURLUSESSL_ALL, or
+ * implicit TLS when account->tls says so), TLS 1.2 at least, the server
+ * certificate verified against the system store (P2M_SMTP_CAPATH) plus
+ * REQ->ca_pem (read by p2m_smtp_read_ca before privileges are dropped, so a
+ * root-only ca_file works too).  The AUTH mechanism is
+ * pinned (AUTH=LOGIN or AUTH=XOAUTH2): credentials are never sent in clear
+ * nor with another mechanism.  RES is filled in every case.
+ * Errors (P2M_ERROR):
+ *   P2M_E_SMTP        the server refused; RES->reply holds its words
+ *   P2M_E_TLS_VERIFY  the certificate is not trusted (nothing was sent after STARTTLS)
+ *   P2M_E_TLS         TLS could not be negotiated (or STARTTLS not offered)
+ *   P2M_E_CONNECT     DNS, connection refused or reset, timeout
+ *   P2M_E_CANCELED    *cancel was set
+ *   P2M_E_DOCUMENT    (or the reader's own code) the reader failed
+ *   P2M_E_INTERNAL    libcurl could not be set up
+ * No message ever contains the password or the token.
+ */
+gboolean p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error);
+
+/* Read ACCOUNT's ca_file (at most P2M_SMTP_CA_MAX bytes of PEM).  No
+ * ca_file: TRUE with *pem NULL.  P2M_E_CONFIG naming the file when it cannot
+ * be read or holds no certificate. */
+gboolean p2m_smtp_read_ca(const p2m_account *account, GBytes **pem, GError **error);
+
+/* ---- pure helpers (tests, fuzzing) ---- */
+
+typedef struct p2m_smtp_tracker p2m_smtp_tracker;
+/* Follows the dialogue: feed it every reply line the server sent and the
+ * verb of every command the client sent; it keeps the last refusal and the
+ * step it answered.  Lines are capped; never stores what follows AUTH. */
+p2m_smtp_tracker *p2m_smtp_tracker_new(void);
+void p2m_smtp_tracker_free(p2m_smtp_tracker *t);
+void p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize len);
+void p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len);
+const char *p2m_smtp_tracker_refusal(const p2m_smtp_tracker *t, p2m_smtp_stage *stage, int *code);
+const char *p2m_smtp_tracker_last_reply(const p2m_smtp_tracker *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
+
+#endif /* P2M_SMTP_H */

@@ -1,0 +1,74 @@
+#!/bin/bash
+# backend-cancel.sh - cupsd cancels a job with SIGTERM: while the document is
+# still streaming (a stalled filter) or while the server is slow to answer,
+# the backend exits at once, never sends the final ".", and nothing is
+# delivered.
+set -u
+. "$top_srcdir/tests/integration/backend-lib.sh"
+p2m_setup
+p2m_start_syslog
+bk_users
+p2m_start_smtp
+bk_conf
+make_pdf "$T/big.pdf" 4000000
+printf '#!/bin/sh\necho $$ >"%s/backend.pid"\nexec "$@"\n' "$T" >"$T/wrap.sh"
+chmod 0755 "$T/wrap.sh"
+mkfifo "$T/fifo"
+URI="print2mail://scanner?to=bob@contoso.com"
+
+# start_backend JOB FILE: the backend in the background, its pid in BPID.
+start_backend() {
+	rm -f "$T/backend.pid" "$T/rc"
+	( P2M_WRAPPER="$T/wrap.sh" run_backend "$URI" "$1" alice "cancel me" "" "$2"; echo "$BACKEND_RC" >"$T/rc" ) &
+	BG=$!
+}
+wait_pid_file() {
+	local i=0
+	while [ ! -s "$T/backend.pid" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	BPID=$(cat "$T/backend.pid")
+}
+# ended_within N: the background run finished (polled N times 0.05 s); a hang fails.
+ended_within() {
+	local i=0
+	while kill -0 "$BG" 2>/dev/null && [ $i -lt "$1" ]; do sleep 0.05; i=$((i + 1)); done
+	! kill -0 "$BG" 2>/dev/null
+}
+
+# ---- 1. cancel while the document is still coming (stalled filter on stdin) ----
+STDIN_FILE="$T/fifo"
+start_backend 61 -
+exec 3>"$T/fifo"
+wait_pid_file
+# The write completes only once the backend has read most of it, which it
+# does only after the server's 354: the backend is inside DATA now.
+head -c 1048576 "$T/big.pdf" >&3
+# ... and blocked reading the rest (the kernel names the wait: [anon_]pipe_read).
+i=0
+while ! grep -q 'pipe_read$' "/proc/$BPID/wchan" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+like "$(cat "/proc/$BPID/wchan" 2>/dev/null)" 'pipe_read$' "stalled document: the backend waits for the document"
+kill -TERM "$BPID"
+ended_within 200; ok $? "stalled document: the backend exits after SIGTERM"
+exec 3>&-
+wait "$BG" 2>/dev/null
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_OK" "stalled document: exit OK (cupsd has canceled the job)"
+is "$(mail_count)" 0 "stalled document: nothing delivered"
+wait_lines "$SPOOL/sessions.jsonl" 1
+S=$(last_session)
+like "$(session_field "$S" commands)" 'DATA' "stalled document: the session had reached DATA"
+is "$(session_field "$S" delivered)" "" "stalled document: the server accepted nothing"
+unlike "$(cat "$T/backend.err")" '^(ERROR|WARNING):' "stalled document: no ERROR for a cancel"
+like "$(syslog_line 1)" 'job=61 .*outcome=canceled' "stalled document: syslog says canceled"
+
+# ---- 2. cancel while the server stalls before its 354 ----
+smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PASSWORD\"}, \"delay\": {\"data\": 60}}"
+start_backend 62 "$T/big.pdf"
+wait_pid_file
+i=0
+while ! grep -q '^STATE: +connecting-to-device' "$T/backend.err" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$BPID"
+ended_within 100; ok $? "slow server: the backend exits after SIGTERM without waiting for the server"
+wait "$BG" 2>/dev/null
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_OK" "slow server: exit OK"
+is "$(mail_count)" 0 "slow server: nothing delivered"
+
+done_testing

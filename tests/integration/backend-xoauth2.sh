@@ -1,0 +1,96 @@
+#!/bin/bash
+# backend-xoauth2.sh - an app-only (client credentials) account: the backend
+# gets a token from the OAuth endpoint, signs in with AUTH XOAUTH2 and the
+# mail goes out; a second job uses the cached token (no token request); a
+# refused token request stops the queue with the AADSTS fix; neither client
+# secret nor access token ever appears on stderr or in syslog.
+set -u
+. "$top_srcdir/tests/integration/backend-lib.sh"
+p2m_setup
+p2m_start_syslog
+
+CLIENT=11111111-aaaa-4bbb-8ccc-000000000001
+SECRET='app-S3cret-value~client'
+tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"$SECRET\", \"mailbox\": \"scanner@contoso.com\"}}}"
+p2m_start_tokend
+smtp_script "{\"token_db\": \"$T/tokend/tokens.jsonl\"}"
+p2m_start_smtp
+write_secret "$T/client.secret" "$SECRET"
+
+xoauth2_conf() {
+	cat >"$PRINT2MAIL_CONF" <<EOF2
+[global]
+state_dir = $T/state
+
+[account scanner]
+server = 127.0.0.1
+port = $SMTP_PORT
+ca_file = $T/certs/ca.pem
+from = scanner@contoso.com
+auth = xoauth2
+oauth_flow = client-credentials
+tenant = contoso.onmicrosoft.com
+client_id = ${1:-$CLIENT}
+client_secret_file = $T/client.secret
+oauth_authority = $AUTHORITY
+EOF2
+}
+xoauth2_conf
+make_pdf "$T/doc.pdf" 100000
+URI="print2mail://scanner?to=bob@contoso.com"
+
+bk_run "$URI" 51 alice "OAuth scan" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "XOAUTH2 job: exit OK"
+M=$(last_mail)
+ok "$([ -n "$M" ]; echo $?)" "XOAUTH2 job: delivered"
+is "$(mail_field "$M" attachment-sha256)" "$(sha256_of "$T/doc.pdf")" "XOAUTH2 job: attachment bytes equal the document"
+is "$(mail_field "$M" From)" "scanner@contoso.com" "XOAUTH2 job: From"
+is "$(mail_field "$M" defects)" "" "XOAUTH2 job: no defects"
+is "$(meta_field "$M" auth_mech)" "XOAUTH2" "XOAUTH2 job: signed in with XOAUTH2"
+is "$(meta_field "$M" auth_user)" "scanner@contoso.com" "XOAUTH2 job: user= is the mailbox"
+is "$(token_requests client_credentials)" 1 "XOAUTH2 job: one token request"
+
+bk_run "$URI" 52 alice "OAuth scan 2" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "second XOAUTH2 job: exit OK"
+is "$(mail_count)" 2 "second XOAUTH2 job: delivered"
+is "$(token_requests)" 1 "second XOAUTH2 job: no token request (cached token)"
+
+# the cache in state_dir is private
+ok "$([ -z "$(find "$T/state" -type f -perm /077)" ]; echo $?)" "token cache files are 0600"
+
+# a refused token request (secret expired): queue stopped with the Entra fix, nothing sent
+rm -rf "$T/state"/tokens
+tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"$SECRET\", \"mailbox\": \"scanner@contoso.com\"}}, \"errors\": {\"$CLIENT\": {\"code\": 7000222}}}"
+N=$(session_count)
+bk_run "$URI" 53 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_STOP" "expired client secret: exit STOP"
+like "$BACKEND_ERR" '^STATE: \+com\.print2mail-[a-z0-9-]+-error$' "expired client secret: state reason"
+like "$(error_lines)" '7000222' "expired client secret: ERROR quotes the AADSTS code"
+check_one_error "expired client secret"
+is "$(session_count)" "$N" "expired client secret: no SMTP connection"
+
+# the endpoint down: retried later
+tokend_config "{\"clients\": {}, \"fail_http\": 503}"
+bk_run "$URI" 54 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_RETRY" "token endpoint down: exit RETRY"
+check_one_error "token endpoint down"
+
+# the server refuses the token: app-only fix, queue stopped
+tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"$SECRET\", \"mailbox\": \"scanner@contoso.com\"}}}"
+smtp_script "{\"token_db\": \"$T/tokend/tokens.jsonl\", \"reject\": [{\"stage\": \"auth\", \"reply\": \"535 5.7.3 Authentication unsuccessful\"}]}"
+bk_run "$URI" 55 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_STOP" "token refused by SMTP: exit STOP"
+like "$(error_lines)" '535 5\.7\.3 Authentication unsuccessful \[SN2PR00CA0018' "token refused by SMTP: reply quoted verbatim"
+check_one_error "token refused by SMTP"
+like "$(syslog_line 5)" 'job=55 .*code="535 5\.7\.3".*stage=auth' "token refused by SMTP: syslog with code and stage"
+
+# no secret anywhere
+TOKENS=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' "$T/tokend/tokens.jsonl" | sort -u)
+ok "$([ -n "$TOKENS" ]; echo $?)" "tokens were issued (the leak check below has something to look for)"
+LEAK=0
+for tok in $TOKENS "$SECRET"; do
+	grep -qF -- "$tok" "$T/all.err" "$T/syslog.txt" && LEAK=1
+done
+is "$LEAK" 0 "no client secret or access token on stderr or in syslog"
+
+done_testing

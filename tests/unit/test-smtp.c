@@ -1,0 +1,157 @@
+/* test-smtp.c - unit tests of the SMTP dialogue tracker: which refusal is kept, which step it answered, no secret looked at. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "p2m-smtp.h"
+
+static void
+reply(p2m_smtp_tracker *t, const char *line)
+{
+	p2m_smtp_tracker_reply_line(t, line, strlen(line));
+}
+
+static void
+command(p2m_smtp_tracker *t, const char *line)
+{
+	p2m_smtp_tracker_command(t, line, strlen(line));
+}
+
+/* The usual start of a Microsoft 365 session, up to AUTH. */
+static void
+session_start(p2m_smtp_tracker *t)
+{
+	reply(t, "220 SN2PR00CA0018.outlook.office365.com Microsoft ESMTP MAIL Service ready\r\n");
+	command(t, "EHLO host\r\n");
+	reply(t, "250-SN2PR00CA0018.outlook.office365.com Hello [127.0.0.1]\r\n");
+	reply(t, "250-STARTTLS\r\n");
+	reply(t, "250 SMTPUTF8\r\n");
+	command(t, "STARTTLS\r\n");
+	reply(t, "220 2.0.0 SMTP server ready\r\n");
+	command(t, "EHLO host\r\n");
+	reply(t, "250-AUTH LOGIN XOAUTH2\r\n");
+	reply(t, "250 SMTPUTF8\r\n");
+}
+
+static void
+test_auth_refused(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	p2m_smtp_stage stage;
+	int code;
+	const char *r;
+
+	session_start(t);
+	command(t, "AUTH LOGIN\r\n");
+	reply(t, "334 VXNlcm5hbWU6\r\n");
+	command(t, "c2Nhbm5lckBjb250b3NvLmNvbQ==\r\n");
+	reply(t, "334 UGFzc3dvcmQ6\r\n");
+	/* a password whose base64 looks like a verb must not move the stage */
+	command(t, "DATA\r\n");
+	reply(t, "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [PH0PR07CA0004.namprd07.prod.outlook.com]\r\n");
+	command(t, "QUIT\r\n");
+	reply(t, "221 2.0.0 Service closing transmission channel\r\n");
+	r = p2m_smtp_tracker_refusal(t, &stage, &code);
+	g_assert_cmpstr(r, ==, "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [PH0PR07CA0004.namprd07.prod.outlook.com]");
+	g_assert_cmpint(stage, ==, P2M_SMTP_STAGE_AUTH);
+	g_assert_cmpint(code, ==, 535);
+}
+
+static void
+test_rcpt_and_multiline(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	p2m_smtp_stage stage;
+	int code;
+
+	session_start(t);
+	command(t, "AUTH XOAUTH2 dXNlcj1hAWF1dGg9QmVhcmVyIHNlY3JldAEB\r\n");
+	reply(t, "235 2.7.0 Authentication successful\r\n");
+	command(t, "MAIL FROM:<scanner@contoso.com>\r\n");
+	reply(t, "250 2.1.0 Sender OK\r\n");
+	command(t, "RCPT TO:<nobody@contoso.com>\r\n");
+	reply(t, "550-5.1.10 RESOLVER.ADR.RecipientNotFound;\r\n");
+	reply(t, "550 Recipient not found by SMTP address lookup\r\n");
+	g_assert_cmpstr(p2m_smtp_tracker_refusal(t, &stage, &code), ==,
+	                "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup");
+	g_assert_cmpint(stage, ==, P2M_SMTP_STAGE_RCPT);
+	g_assert_cmpint(code, ==, 550);
+}
+
+static void
+test_data_end(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	p2m_smtp_stage stage;
+
+	session_start(t);
+	command(t, "AUTH LOGIN\r\n");
+	reply(t, "235 2.7.0 Authentication successful\r\n");
+	command(t, "MAIL FROM:<a@contoso.com>\r\n");
+	reply(t, "250 2.1.0 Sender OK\r\n");
+	command(t, "RCPT TO:<b@contoso.com>\r\n");
+	reply(t, "250 2.1.5 Recipient OK\r\n");
+	command(t, "DATA\r\n");
+	reply(t, "354 Start mail input; end with <CRLF>.<CRLF>\r\n");
+	g_assert_null(p2m_smtp_tracker_refusal(t, NULL, NULL));
+	reply(t, "550 5.7.60 SMTP; Client does not have permissions to send as this sender [MW2PR1901MB2155.namprd19.prod.outlook.com]\r\n");
+	g_assert_nonnull(p2m_smtp_tracker_refusal(t, &stage, NULL));
+	g_assert_cmpint(stage, ==, P2M_SMTP_STAGE_DATA_END);
+}
+
+static void
+test_greeting_refused(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	p2m_smtp_stage stage;
+
+	reply(t, "421 4.3.2 Service not active [TYAPR01CA0229.jpnprd01.prod.outlook.com]\r\n");
+	g_assert_nonnull(p2m_smtp_tracker_refusal(t, &stage, NULL));
+	g_assert_cmpint(stage, ==, P2M_SMTP_STAGE_CONNECT);
+}
+
+/* Controls and invalid UTF-8 from a server never reach a CUPS line; length is capped. */
+static void
+test_hostile_reply(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	g_autofree char *huge = NULL;
+	GString *s = g_string_new("550 ");
+	const char *r;
+	int i;
+
+	reply(t, "550 5.7.1 bad\x01\x1b[31m \xff\xfe text\r\n");
+	r = p2m_smtp_tracker_refusal(t, NULL, NULL);
+	g_assert_true(g_utf8_validate(r, -1, NULL));
+	for (i = 0; r[i] != '\0'; i++)
+		g_assert_cmpint((unsigned char) r[i], >=, 0x20);
+	for (i = 0; i < 100; i++)
+		g_string_append(s, "x");
+	for (i = 0; i < 100; i++)
+		reply(t, "550-5.7.1 continuation line with some text in it to pass the cap\r\n");
+	huge = g_string_free(s, FALSE);
+	reply(t, huge);
+	g_assert_cmpuint(strlen(p2m_smtp_tracker_refusal(t, NULL, NULL)), <=, P2M_SMTP_REPLY_MAX);
+}
+
+static void
+test_stage_names(void)
+{
+	g_assert_cmpstr(p2m_smtp_stage_name(P2M_SMTP_STAGE_DATA_END), ==, "data_end");
+	g_assert_cmpstr(p2m_smtp_stage_name(P2M_SMTP_STAGE__COUNT), ==, "unknown");
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/smtp/tracker/auth-refused", test_auth_refused);
+	g_test_add_func("/smtp/tracker/rcpt-multiline", test_rcpt_and_multiline);
+	g_test_add_func("/smtp/tracker/data-end", test_data_end);
+	g_test_add_func("/smtp/tracker/greeting", test_greeting_refused);
+	g_test_add_func("/smtp/tracker/hostile", test_hostile_reply);
+	g_test_add_func("/smtp/stage-names", test_stage_names);
+	return g_test_run();
+}
