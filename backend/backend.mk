@@ -1,5 +1,5 @@
 ## backend/backend.mk - the CUPS backend (fragment of Makefile.am).
-## Installed 0700 root: cupsd then runs it as root, so it can read the 0600
+## Installed 0700 root (see conf/conf.mk): cupsd then runs it as root, so it can read the 0600
 ## secrets and the state directory; it drops to lp before the network.
 backend_PROGRAMS += backend/print2mail
 backend_print2mail_SOURCES = backend/print2mail.c \
@@ -10,10 +10,8 @@ backend_print2mail_SOURCES = backend/print2mail.c \
 	backend/report.c backend/report.h
 backend_print2mail_LDADD = $(P2M_LIBS)
 
-install_exec_hooks += install-exec-backend
-install-exec-backend:
-	chmod 0700 $(DESTDIR)$(backenddir)/print2mail
-.PHONY: install-exec-backend
+## conf/conf.mk's install-data hook sets the 0700 mode: automake installs
+## backend_PROGRAMS during install-data, after the exec hooks have run.
 
 ## Integration tests: the real backend run as cupsd runs it, against tests/servers.
 TESTS += tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \

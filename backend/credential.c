@@ -88,12 +88,17 @@ p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
 		c->password = p2m_secret_read_file(acct->password_file, error);
 		return c->password != NULL;
 	}
-	if ((c->password = take_env_password()) != NULL)
-		return TRUE;
+	/* A password from cupsd (AuthInfoRequired) can only sign in with AUTH
+	 * LOGIN: an xoauth2 account uses the user's token whatever CUPS holds,
+	 * but the password still leaves the environment. */
+	c->password = take_env_password();
 	if (acct->auth == P2M_AUTH_XOAUTH2) {
+		g_clear_pointer(&c->password, p2m_secret_free);
 		c->refine |= P2M_REFINE_XOAUTH2;
 		return fetch_token(c, cfg, acct, c->user, rule, error);
 	}
+	if (c->password != NULL)
+		return TRUE;
 	c->password = p2m_vault_get(cfg->state_dir, cfg->key_file, c->user, error);
 	return c->password != NULL;
 }

@@ -135,8 +135,17 @@ open_message(p2m_source *s, GError **error)
 	gssize hlen;
 
 	s->pending = g_byte_array_new();
-	if ((hlen = read_header_block(s, error)) < 0)
+	if ((hlen = read_header_block(s, error)) < 0) {
+		/* print2mail-compose passes the PDF through when it cannot
+		 * compose; say so instead of blaming the header block. */
+		if (s->pending->len >= 5 && memcmp(s->pending->data, "%PDF-", 5) == 0) {
+			g_clear_error(error);
+			g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT,
+			            "print2mail-compose could not compose the message and passed the PDF through "
+			            "(its DEBUG lines in the CUPS error log say why)");
+		}
 		return FALSE;
+	}
 	if (!p2m_compose_parse_envelope((const char *) s->pending->data, (gsize) hlen, &from, &to, &cc, error)) {
 		g_prefix_error(error, "the composed message: ");
 		return FALSE;
