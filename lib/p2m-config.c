@@ -471,18 +471,25 @@ p2m_config_default_path(void)
 p2m_config *
 p2m_config_load(const char *path, GError **error)
 {
-	g_autofree char *data = NULL;
+	g_autoptr(GMappedFile) map = NULL;
 	GError *e = NULL;
-	gsize len = 0;
+	int saved;
 
 	if (path == NULL)
 		path = p2m_config_default_path();
-	if (!g_file_get_contents(path, &data, &len, &e)) {
-		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s", e->message);
+	errno = 0;
+	if ((map = g_mapped_file_new(path, FALSE, &e)) == NULL) {
+		/* GLib's text says "Failed to open file"; an admin wants the path
+		 * first and what to do about it. */
+		saved = errno;
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: %s%s", path,
+		            saved != 0 ? g_strerror(saved) : e->message,
+		            saved == ENOENT ? " (create it, see print2mail.conf(5), or set PRINT2MAIL_CONF)" : "");
 		g_error_free(e);
 		return NULL;
 	}
-	return p2m_config_parse(data, len, path, error);
+	return p2m_config_parse(g_mapped_file_get_contents(map) != NULL ? g_mapped_file_get_contents(map) : "",
+	                        g_mapped_file_get_length(map), path, error);
 }
 
 const p2m_account *

@@ -125,7 +125,8 @@ test_load_missing(void)
 
 	g_assert_null(cfg);
 	g_assert_error(error, P2M_ERROR, P2M_E_CONFIG);
-	g_assert_nonnull(strstr(error->message, "/nonexistent/print2mail.conf"));
+	g_assert_true(g_str_has_prefix(error->message, "/nonexistent/print2mail.conf: No such file or directory"));
+	g_assert_nonnull(strstr(error->message, "PRINT2MAIL_CONF"));
 }
 
 int
