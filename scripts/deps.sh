@@ -8,17 +8,18 @@
 set -u
 
 # Building: autotools, compiler, gettext (msgfmt), the libraries configure checks.
-BUILD_PKGS="gcc make autoconf automake libtool pkgconf gettext
+BUILD_PKGS="build-essential gcc make autoconf automake libtool pkgconf gettext
 	libcups2-dev libcurl4-openssl-dev libssl-dev libglib2.0-dev libjson-glib-dev
 	libpam0g-dev"
 # Tests and demo: the private cupsd (daemon, clients, ipptool, the filters that
 # turn text and images into PDF, a font for texttopdf), the local Microsoft
 # 365-like SMTP server and OAuth endpoint (Python with aiosmtpd and
 # cryptography), the test CA (openssl), the web UI (curl), test images
-# (Pillow), PDF checks (poppler-utils), PAM tests (pam_wrapper).
+# (Pillow), PDF checks (poppler-utils), PAM tests (pam_wrapper, pamtester),
+# process and socket checks (procps, iproute2), bench/ peak RSS (time).
 TEST_PKGS="cups-daemon cups-client cups-ipp-utils cups-filters fonts-dejavu-core
 	python3 python3-aiosmtpd python3-cryptography python3-pil openssl curl
-	poppler-utils libpam-wrapper"
+	poppler-utils libpam-wrapper pamtester procps iproute2 time"
 # Only for scripts/screenshot.sh: a headless browser.
 SCREENSHOT_PKGS="chromium"
 
