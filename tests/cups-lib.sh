@@ -237,7 +237,9 @@ job_attr() { ipp_value "ipp://127.0.0.1:$CUPS_PORT/jobs/$1" "$2"; }
 printer_attr() { ipp_value "ipp://127.0.0.1:$CUPS_PORT/printers/$1" "$2"; }
 
 # job_id_of "request id is q-12 (1 file(s))": 12
-job_id_of() { printf '%s\n' "$1" | sed -n 's/.*request id is .*-\([0-9][0-9]*\) .*/\1/p'; }
+# lp translates its "request id is QUEUE-N (1 file(s))" line (ru, zh_CN ...):
+# take the last "-N" of the output, which is the job id in every language.
+job_id_of() { printf '%s\n' "$1" | grep -oE -- '-[0-9]+' | tail -n 1 | tr -d -; }
 
 # cups_submit QUEUE FILE [lp args...]: print, set JOB to the job id.
 cups_submit() {

@@ -78,8 +78,10 @@ PY
 }
 
 test_discovery() {
-	like "$(lpinfo -v 2>/dev/null)" 'print2mail://scanner' "lpinfo -v offers print2mail://scanner"
-	like "$(lpinfo -v 2>/dev/null)" 'print2mail://locked' "lpinfo -v offers print2mail://locked"
+	local devices
+	devices=$(lpinfo --timeout 30 -v 2>/dev/null)
+	like "$devices" 'print2mail://scanner' "lpinfo -v offers print2mail://scanner"
+	like "$devices" 'print2mail://locked' "lpinfo -v offers print2mail://locked"
 	like "$(lpinfo -m 2>/dev/null)" '^print2mail/print2mail\.ppd print2mail e-mail' "lpinfo -m lists the model"
 	lpadmin -p scan2mail -E -v print2mail://scanner -m "$(cups_model)" 2>"$T/lpadmin.err"
 	ok $? "lpadmin -p scan2mail -E -v print2mail://scanner -m $(cups_model)"
@@ -174,6 +176,32 @@ test_refusal() {
 	is "$(printer_attr locked printer-state-message)" "" "after the fix, the queue message is blank"
 }
 
+# The fix in the language of the person who printed: lp under LANG=xx sends
+# attributes-natural-language, cupsd turns it into the backend's LANG, and
+# the message is translated though this machine has no locales installed.
+test_language() {
+	local lang expect st
+	for lang in fr_FR ru_RU zh_CN ro_RO; do
+		case $lang in
+		fr_FR) expect='désactivé pour tout le locataire' ;;
+		ru_RU) expect='отключён для всей организации' ;;
+		zh_CN) expect='整个租户已关闭 SMTP AUTH' ;;
+		ro_RO) expect='dezactivat pentru întreaga organizație' ;;
+		esac
+		smtp_users "\"reject\": [{\"stage\": \"auth\", \"when_user\": \"locked@contoso.com\", \"reply\": \"$REFUSAL\"}]"
+		LANG=$lang.UTF-8 cups_submit locked "$T/report.pdf" -t "Langue $lang" -o mailto=bob@contoso.com
+		wait_printer_state locked stopped >/dev/null
+		like "$(job_attr "$JOB" job-printer-state-message)" "$expect" \
+			"$lang client: the job's message gives the fix in its language"
+		like "$(lpstat -l -p locked 2>&1)" "$expect" "$lang client: lpstat -l -p shows it too"
+		smtp_users
+		cupsenable locked
+		st=$(wait_job_state "$JOB" completed aborted canceled processing-stopped pending-held)
+		is "$st" completed "$lang client: delivered after the fix"
+		wait_printer_state locked idle >/dev/null
+	done
+}
+
 # Recipient problems: the job is held with the reason, never stopped by a
 # failing filter.
 test_recipients() {
@@ -264,6 +292,7 @@ main() {
 	test_discovery
 	test_delivery
 	test_refusal
+	test_language
 	test_recipients
 	test_cancel
 	test_no_secrets
