@@ -688,6 +688,11 @@ p2m_rules_classify_smtp(const char *reply, size_t len)
 	const p2m_rule *r;
 
 	p2m_reply_parse(reply, len, &outer);
+	/* A 334 is a refusal only as an XOAUTH2 error challenge (JSON
+	 * {"status":"400",...} before the 535, Google style): the server
+	 * refused the token, which Microsoft says as 535 5.7.3. */
+	if (outer.code == 334)
+		return p2m_rules_find("auth-failed");
 	/* 5.7.57 names the earlier AUTH failure ("Error: 535 5.7.139 ..."):
 	 * its fix is the one to show, unless the embedded reply is unknown. */
 	if (p2m_reply_is(&outer, 5, 7, 57) && p2m_reply_embedded(&outer, &inner) == 0) {

@@ -95,13 +95,47 @@ reply_code(const char *s)
 	return 0;
 }
 
+/* The JSON of an XOAUTH2 error challenge ("334 eyJzdGF0dXMiOiI0MDAi..."),
+ * cleaned for showing; NULL for any other 334 (AUTH LOGIN's "VXNlcm5hbWU6"
+ * decodes to "Username:").  Only the server's words are decoded, never
+ * what the client sent. */
+static char *
+xoauth2_challenge(const char *reply)
+{
+	g_autofree guchar *raw = NULL;
+	gsize n = 0;
+	const char *b64 = reply + 3;
+
+	while (*b64 == ' ')
+		b64++;
+	if (*b64 == '\0' || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+	    != strlen(b64))
+		return NULL;
+	raw = g_base64_decode(b64, &n);
+	if (raw == NULL || n < 2 || raw[0] != '{')
+		return NULL;
+	return clean_reply_line((const char *) raw, n);
+}
+
 static void
 finish_reply(p2m_smtp_tracker *t)
 {
 	int code = t->cur_code;
+	g_autofree char *challenge = NULL;
 
 	g_free(t->last);
 	t->last = g_strdup(t->current->str);
+	/* A server may refuse an XOAUTH2 token with a 334 carrying a JSON
+	 * error before its 535 (Google does; RFC 7628 3.2.2 for OAUTHBEARER).
+	 * libcurl gives up on that 334 without reading the 535, so the
+	 * challenge is the only refusal there is: keep it as one, so the job
+	 * is classified as a refused token, not as a network failure. */
+	if (t->stage == P2M_SMTP_STAGE_AUTH && code == 334 && (challenge = xoauth2_challenge(t->current->str)) != NULL) {
+		g_free(t->refusal);
+		t->refusal = g_strconcat("334 ", challenge, NULL);
+		t->refusal_stage = t->stage;
+		t->refusal_code = code;
+	}
 	if (code >= 400 && code <= 599) {
 		g_free(t->refusal);
 		t->refusal = g_strdup(t->current->str);
@@ -240,11 +274,42 @@ is_canceled(const xfer *x)
 	return x->req->cancel != NULL && *x->req->cancel != 0;
 }
 
+/* RFC 5321 2.4: EHLO keywords are case-insensitive, but libcurl compares
+ * "STARTTLS" and "AUTH " byte for byte.  A server answering "250-starttls"
+ * would look as if it offered no STARTTLS (the job retried for ever), and
+ * one answering "250-auth login xoauth2" as if it offered no AUTH (the
+ * mail goes out unauthenticated and meets 5.7.57, stopping the queue).
+ * libcurl hands each reply line to the header callback in its own buffer
+ * before it parses the line, so the keyword is upper-cased there, in place
+ * and at the same length; on AUTH lines the mechanism names too (SASL names
+ * are upper case, RFC 4422 3.1).  A libcurl that passed a copy would just
+ * not see the change: nothing else depends on it. */
+void
+p2m_smtp_normalize_ehlo_line(char *line, gsize len)
+{
+	gsize i = 4, end;
+	gboolean auth;
+
+	if (len < 5 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
+		return;
+	for (end = i; end < len && (g_ascii_isalnum(line[end]) || line[end] == '-'); end++)
+		;
+	auth = end - i == 4 && g_ascii_strncasecmp(line + i, "AUTH", 4) == 0;
+	if (auth)   /* "AUTH login xoauth2" and the old "AUTH=login" form */
+		while (end < len && line[end] != '\r' && line[end] != '\n')
+			end++;
+	for (; i < end; i++)
+		line[i] = g_ascii_toupper(line[i]);
+}
+
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
 	xfer *x = userp;
 
+	/* Not the first line of the EHLO reply: that one is the server's name. */
+	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO && x->tracker->current->len > 0)
+		p2m_smtp_normalize_ehlo_line(buf, size * nitems);
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
 	return size * nitems;
 }

@@ -103,6 +103,10 @@ void p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize le
 void p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len);
 const char *p2m_smtp_tracker_refusal(const p2m_smtp_tracker *t, p2m_smtp_stage *stage, int *code);
 const char *p2m_smtp_tracker_last_reply(const p2m_smtp_tracker *t);
+/* Upper-case the extension keyword of one EHLO reply line ("250-starttls"
+ * -> "250-STARTTLS"; on an AUTH line the mechanisms too), in place, for
+ * libcurl, which matches keywords case-sensitively.  Other lines untouched. */
+void p2m_smtp_normalize_ehlo_line(char *line, gsize len);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
 
 #endif /* P2M_SMTP_H */

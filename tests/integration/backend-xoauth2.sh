@@ -84,6 +84,28 @@ like "$(error_lines)" '535 5\.7\.3 Authentication unsuccessful \[SN2PR00CA0018' 
 check_one_error "token refused by SMTP"
 like "$(syslog_line 5)" 'job=55 .*code="535 5\.7\.3".*stage=auth' "token refused by SMTP: syslog with code and stage"
 
+# Gmail-style refusal: a 334 JSON error challenge before the 535.  libcurl
+# stops at the 334; the job must still read as a refused token, not as a
+# network failure retried for ever.
+smtp_script "{\"token_db\": \"$T/tokend/tokens.jsonl\", \"xoauth2_challenge\": true}"
+printf '{"version":1,"access_token":"stale-token-42","expires_at":%s,"obtained_at":%s}\n' \
+	"$(( $(date +%s) + 3000 ))" "$(date +%s)" >"$T/state/tokens/scanner.json"
+bk_run "$URI" 56 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_STOP" "334 error challenge: exit STOP"
+like "$BACKEND_ERR" '^STATE: \+com\.print2mail-oauth-app-refused-error$' "334 error challenge: the app-only token fix"
+like "$(error_lines)" '334 \{"status": "401"' "334 error challenge: the decoded challenge quoted"
+check_one_error "334 error challenge"
+rm -f "$T/state/tokens/scanner.json"
+
+# EHLO keywords in lower case (RFC 5321: case-insensitive): still STARTTLS
+# and AUTH, never a mail sent without signing in
+smtp_script "{\"token_db\": \"$T/tokend/tokens.jsonl\", \"ehlo_lowercase\": true}"
+N=$(mail_count)
+bk_run "$URI" 57 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "lower-case EHLO keywords: delivered"
+is "$(mail_count)" "$((N + 1))" "lower-case EHLO keywords: one more message"
+like "$(last_session)" '"auth_mech": ?"XOAUTH2"' "lower-case EHLO keywords: signed in with XOAUTH2"
+
 # no secret anywhere
 TOKENS=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' "$T/tokend/tokens.jsonl" | sort -u)
 ok "$([ -n "$TOKENS" ]; echo $?)" "tokens were issued (the leak check below has something to look for)"

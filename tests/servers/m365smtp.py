@@ -213,6 +213,7 @@ class Script:
             raise ScriptError("max_size must be a positive integer")
         self.embed_auth_error = bool(data.get("embed_auth_error", False))
         self.xoauth2_challenge = bool(data.get("xoauth2_challenge", False))
+        self.ehlo_lowercase = bool(data.get("ehlo_lowercase", False))
         self.max_conn_per_user = data.get("max_connections_per_user")
         self.rules = []
         rej = data.get("reject") or []
@@ -625,6 +626,9 @@ class M365SMTP(AioSMTP):
                  "SIZE %d" % self.script.max_size, "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
         lines.append("AUTH LOGIN XOAUTH2" if self.tls else "STARTTLS")
         lines += ["8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"]
+        if self.script.ehlo_lowercase:
+            # RFC 5321 2.4: keywords are case-insensitive; some servers send them in lower case
+            lines = lines[:1] + [x.lower() for x in lines[1:]]
         return ["250-" + x for x in lines[:-1]] + ["250 " + lines[-1]]
 
     async def cmd_ehlo(self, arg, extended=True):

@@ -59,6 +59,64 @@ test_auth_refused(void)
 	g_assert_cmpint(code, ==, 535);
 }
 
+/* Google-style XOAUTH2 refusal: a 334 with a JSON error before the 535.
+ * libcurl gives up at the 334, so it must be kept as the refusal. */
+static void
+test_xoauth2_challenge(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+	p2m_smtp_stage stage;
+	int code;
+
+	session_start(t);
+	command(t, "AUTH XOAUTH2 dXNlcj1hAWF1dGg9QmVhcmVyIHNlY3JldAEB\r\n");
+	/* base64 of {"status":"400","schemes":"Bearer"} */
+	reply(t, "334 eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIn0=\r\n");
+	g_assert_cmpstr(p2m_smtp_tracker_refusal(t, &stage, &code), ==, "334 {\"status\":\"400\",\"schemes\":\"Bearer\"}");
+	g_assert_cmpint(stage, ==, P2M_SMTP_STAGE_AUTH);
+	g_assert_cmpint(code, ==, 334);
+	/* when the 535 does come, it is the refusal */
+	command(t, "\r\n");
+	reply(t, "535 5.7.3 Authentication unsuccessful\r\n");
+	g_assert_cmpstr(p2m_smtp_tracker_refusal(t, NULL, &code), ==, "535 5.7.3 Authentication unsuccessful");
+}
+
+/* AUTH LOGIN's own challenges are never refusals. */
+static void
+test_login_challenges_not_refusals(void)
+{
+	g_autoptr(p2m_smtp_tracker) t = p2m_smtp_tracker_new();
+
+	session_start(t);
+	command(t, "AUTH LOGIN\r\n");
+	reply(t, "334 VXNlcm5hbWU6\r\n");
+	reply(t, "334 UGFzc3dvcmQ6\r\n");
+	reply(t, "235 2.7.0 Authentication successful\r\n");
+	g_assert_null(p2m_smtp_tracker_refusal(t, NULL, NULL));
+}
+
+static void
+check_ehlo(const char *in, const char *want)
+{
+	g_autofree char *line = g_strdup(in);
+
+	p2m_smtp_normalize_ehlo_line(line, strlen(line));
+	g_assert_cmpstr(line, ==, want);
+}
+
+/* RFC 5321 2.4: EHLO keywords are case-insensitive; libcurl's are not. */
+static void
+test_ehlo_normalize(void)
+{
+	check_ehlo("250-starttls\r\n", "250-STARTTLS\r\n");
+	check_ehlo("250-auth login xoauth2\r\n", "250-AUTH LOGIN XOAUTH2\r\n");
+	check_ehlo("250-Auth=Login\r\n", "250-AUTH=LOGIN\r\n");
+	check_ehlo("250 size 157286400\r\n", "250 SIZE 157286400\r\n");
+	check_ehlo("250-x-exps gssapi\r\n", "250-X-EXPS gssapi\r\n");   /* parameters of others kept */
+	check_ehlo("334 dXNlcm5hbWU6\r\n", "334 dXNlcm5hbWU6\r\n");     /* not an EHLO line */
+	check_ehlo("250", "250");
+}
+
 static void
 test_rcpt_and_multiline(void)
 {
@@ -149,6 +207,9 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/smtp/tracker/auth-refused", test_auth_refused);
 	g_test_add_func("/smtp/tracker/rcpt-multiline", test_rcpt_and_multiline);
+	g_test_add_func("/smtp/tracker/xoauth2-challenge", test_xoauth2_challenge);
+	g_test_add_func("/smtp/tracker/login-challenges", test_login_challenges_not_refusals);
+	g_test_add_func("/smtp/ehlo-normalize", test_ehlo_normalize);
 	g_test_add_func("/smtp/tracker/data-end", test_data_end);
 	g_test_add_func("/smtp/tracker/greeting", test_greeting_refused);
 	g_test_add_func("/smtp/tracker/hostile", test_hostile_reply);
