@@ -84,11 +84,11 @@ static const p2m_rule rules[] = {
 	/* ---- 535 5.7.139: one code, many causes, told apart by the text ---- */
 	{ KW_E("auth-off-tenant"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "disabled for the tenant",
 	  .summary = N_("SMTP AUTH is disabled for the tenant"),
-	  .message = N_("SMTP AUTH is off for the whole tenant. Run Set-TransportConfig -SmtpClientAuthenticationDisabled $false, or enable only this mailbox with Set-CASMailbox."),
+	  .message = N_("SMTP AUTH is off for the whole tenant. Run Set-TransportConfig -SmtpClientAuthenticationDisabled $false, or enable only this mailbox with Set-CASMailbox. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix."),
 	  .url = U_AUTH_OFF },
 	{ KW_E("auth-off-mailbox"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "disabled for the mailbox",
 	  .summary = N_("SMTP AUTH is disabled for the mailbox"),
-	  .message = N_("SMTP AUTH is off for this mailbox. Tick Authenticated SMTP in Microsoft 365 admin center > Active users > (user) > Mail > Manage email apps, or run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false."),
+	  .message = N_("SMTP AUTH is off for this mailbox. Tick Authenticated SMTP in Microsoft 365 admin center > Active users > (user) > Mail > Manage email apps, or run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix."),
 	  .url = U_AUTH_OFF },
 	{ KW_E("bad-password"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "credentials were incorrect",
 	  .flags = F_BASIC, .user_id = "user-bad-password",

@@ -4,7 +4,8 @@
 ## make check always replays tests/fuzz/corpus/NAME/* through it (replay-NAME,
 ## built with the normal compiler); --enable-fuzzers also builds the libFuzzer
 ## binary fuzz-NAME with clang for real fuzzing (see HACKING.md).
-EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/servers
+## Every test script and its data ship in the tarball (make distcheck runs them).
+EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/servers tests/integration tests/data
 
 ## To add a fuzz target NAME (owner's fragment):
 ##   check_PROGRAMS += tests/fuzz/replay-NAME

@@ -165,6 +165,9 @@ test_seed_fixes(void)
 	/* every basic-auth refusal names the lasting fix */
 	g_assert_nonnull(strstr(msg("bad-password"), "auth = xoauth2"));
 	g_assert_nonnull(strstr(msg("basic-retired"), "auth = xoauth2"));
+	/* SMTP AUTH off blocks XOAUTH2 too: enable it, then xoauth2 lasts */
+	g_assert_nonnull(strstr(msg("auth-off-tenant"), "XOAUTH2 needs it too; auth = xoauth2"));
+	g_assert_nonnull(strstr(msg("auth-off-mailbox"), "XOAUTH2 needs it too; auth = xoauth2"));
 	/* recipient refusals say how to correct the held job */
 	g_assert_nonnull(strstr(msg("rcpt-unknown"), "lp -i {queue}-{job} -o mailto=ADDRESS -H resume"));
 	g_assert_nonnull(strstr(msg("recipient-denied"), "lp -i {queue}-{job} -o mailto=ADDRESS -H resume"));
