@@ -4,8 +4,16 @@
 ## make check always replays tests/fuzz/corpus/NAME/* through it (replay-NAME,
 ## built with the normal compiler); --enable-fuzzers also builds the libFuzzer
 ## binary fuzz-NAME with clang for real fuzzing (see HACKING.md).
-## Every test script and its data ship in the tarball (make distcheck runs them).
-EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/servers tests/integration tests/data
+## Every test script and its data ship in the tarball (make distcheck runs
+## them).  Directories that also exist in the build tree (their .log/.trs/.o
+## live there) are copied by the hook below, sources only: automake would
+## otherwise take the build tree's copy, objects included.
+EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/data \
+	tests/servers/README.md tests/servers/m365smtp.py tests/servers/tokend.py \
+	tests/servers/mkcerts.sh tests/servers/selftest.sh
+dist-hook:
+	$(MKDIR_P) $(distdir)/tests/integration
+	cp -p $(srcdir)/tests/integration/*.sh $(srcdir)/tests/integration/*.c $(distdir)/tests/integration/
 
 ## To add a fuzz target NAME (owner's fragment):
 ##   check_PROGRAMS += tests/fuzz/replay-NAME
