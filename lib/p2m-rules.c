@@ -521,10 +521,9 @@ static const p2m_rule rules[] = {
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
 
-/* Strings the backend and filter show besides the rules, and the
- * p2m_error_message() texts of lib/p2m-error.c (which has no N_() marks),
- * so xgettext puts them in po/print2mail.pot.  test-rules checks that every
- * p2m_error_message() is translated, which catches drift from p2m-error.c. */
+/* Strings the backend and filter show besides the rules, listed so that
+ * test-rules can check their translations (lib/p2m-error.c marks its own
+ * messages with N_(); test-rules checks those through p2m_error_message()). */
 static const char *const extra_msgids[] = {
 	N_("Sent to %s (message %s)."),
 	N_("Sending to %s through %s"),
@@ -534,33 +533,6 @@ static const char *const extra_msgids[] = {
 	N_("More: %s"),
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
-	N_("Success"),
-	N_("Out of memory"),
-	N_("Wrong command line"),
-	N_("The print2mail configuration is invalid"),
-	N_("The queue names an account that is not configured"),
-	N_("The device URI is malformed"),
-	N_("The document cannot be read"),
-	N_("A secret file cannot be read"),
-	N_("A secret file is readable by other users"),
-	N_("The credential store is damaged or has unsafe permissions"),
-	N_("An e-mail address is invalid"),
-	N_("The job names no recipient"),
-	N_("A recipient is not allowed for this account"),
-	N_("The message is too large"),
-	N_("The job was canceled"),
-	N_("Cannot reach the mail server"),
-	N_("TLS negotiation with the mail server failed"),
-	N_("The mail server's certificate is not trusted"),
-	N_("The mail server refused the message"),
-	N_("The token endpoint refused the request"),
-	N_("The token endpoint cannot be reached"),
-	N_("No credential is stored for this user"),
-	N_("print2mail-helper cannot be reached"),
-	N_("Malformed message from a peer"),
-	N_("Permission denied"),
-	N_("Internal error"),
-	N_("Unknown error"),
 	NULL
 };
 
