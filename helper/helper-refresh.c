@@ -143,16 +143,17 @@ run_refresh(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 static void
 log_refusal(entry *e, const outcome *o)
 {
+	const p2m_rule *rule = helper_status_rule(o->rule, e->identity);
 	g_autofree char *fix = NULL;
 
-	if (o->rule != NULL && g_strcmp0(e->logged_rule, o->rule->id) == 0)
+	if (rule != NULL && g_strcmp0(e->logged_rule, rule->id) == 0)
 		return;
 	g_free(e->logged_rule);
-	e->logged_rule = g_strdup(o->rule != NULL ? o->rule->id : "unknown");
-	fix = o->rule != NULL ? p2m_rules_format(o->rule->message, NULL, 0) : g_strdup("");
+	e->logged_rule = g_strdup(rule != NULL ? rule->id : "unknown");
+	fix = helper_status_fix(rule, e->identity);
 	helper_log(LOG_ERR, "%s: token refresh refused [%s]: %s; fix: %s%s%s", e->identity, e->logged_rule,
-	           o->message, fix, o->rule != NULL && o->rule->url ? " See " : "",
-	           o->rule != NULL && o->rule->url ? o->rule->url : "");
+	           o->message, fix != NULL ? fix : "", rule != NULL && rule->url ? " See " : "",
+	           rule != NULL && rule->url ? rule->url : "");
 }
 
 /* A failure: back off; a person-fix refusal is retried rarely, a missing

@@ -25,6 +25,36 @@ helper_status_auth_kind(const p2m_account *a)
 	return "XOAUTH2, client credentials (client secret)";
 }
 
+static gboolean
+is_user_identity(const char *identity)
+{
+	return g_str_has_prefix(identity, "user:");
+}
+
+const p2m_rule *
+helper_status_rule(const p2m_rule *rule, const char *identity)
+{
+	/* The status file keeps the endpoint's rule, which names the account's
+	 * fix ("print2mailctl login ACCOUNT"); the user must hear what their
+	 * held job says (login --me). */
+	if (rule == NULL || !is_user_identity(identity))
+		return rule;
+	return p2m_rules_refine(rule, P2M_REFINE_PER_USER | P2M_REFINE_XOAUTH2);
+}
+
+char *
+helper_status_fix(const p2m_rule *rule, const char *identity)
+{
+	if ((rule = helper_status_rule(rule, identity)) == NULL)
+		return NULL;
+	/* The table's no-credential fix speaks to a job's user (login --me); an
+	 * account's own token is missing because root never signed it in. */
+	if (rule == p2m_rules_for_error(P2M_E_NO_CREDENTIAL) && !is_user_identity(identity))
+		return g_strdup_printf("Run print2mailctl login %s as root to sign the account in with the device code.",
+		                       identity);
+	return p2m_rules_format(rule->message, NULL, 0);
+}
+
 const p2m_account *
 helper_status_user_account(const p2m_config *cfg)
 {
@@ -82,12 +112,13 @@ when(gint64 t)
 }
 
 static void
-format_rule(GString *out, const char *label, const char *rule_id, const char *message, gint64 at)
+format_rule(GString *out, const char *identity, const char *label, const char *rule_id, const char *message,
+            gint64 at)
 {
-	const p2m_rule *rule = rule_id != NULL ? p2m_rules_find(rule_id) : NULL;
-	g_autofree char *fix = rule != NULL ? p2m_rules_format(rule->message, NULL, 0) : NULL;
+	const p2m_rule *rule = helper_status_rule(rule_id != NULL ? p2m_rules_find(rule_id) : NULL, identity);
+	g_autofree char *fix = helper_status_fix(rule, identity);
 
-	g_string_append_printf(out, "  %s: %s", label, rule_id != NULL ? rule_id : "?");
+	g_string_append_printf(out, "  %s: %s", label, rule != NULL ? rule->id : rule_id != NULL ? rule_id : "?");
 	if (at > 0) {
 		g_autofree char *w = when(at);
 
@@ -129,11 +160,11 @@ format_identity(GString *out, const p2m_config *cfg, const char *identity)
 		g_string_append(out, "  last refresh: never\n");
 	}
 	if (st->error_rule != NULL)
-		format_rule(out, "last error", st->error_rule, st->error_message, st->error_time);
+		format_rule(out, identity, "last error", st->error_rule, st->error_message, st->error_time);
 	else
 		g_string_append(out, "  last error: none\n");
 	if (st->warning_rule != NULL)
-		format_rule(out, "warning", st->warning_rule, st->warning_message, 0);
+		format_rule(out, identity, "warning", st->warning_rule, st->warning_message, 0);
 }
 
 static void

@@ -48,7 +48,8 @@ check_PROGRAMS += tests/integration/helper-token-get
 tests_integration_helper_token_get_LDADD = $(P2M_LIBS)
 EXTRA_DIST += tests/integration/helper-lib.sh
 TESTS += tests/integration/helper-refresh.sh tests/integration/helper-errors.sh \
-	tests/integration/helper-cert.sh tests/integration/helper-device.sh tests/integration/ctl-basics.sh
+	tests/integration/helper-cert.sh tests/integration/helper-device.sh tests/integration/ctl-basics.sh \
+	tests/integration/helper-peruser.sh
 
 ## The systemd unit, with the install paths filled in at build time.
 systemdunitdir = $(systemdsystemunitdir)
