@@ -16,9 +16,10 @@ backend_print2mail_LDADD = $(P2M_LIBS)
 ## Integration tests: the real backend run as cupsd runs it, against tests/servers.
 TESTS += tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \
 	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
-	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh
+	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh \
+	tests/integration/backend-size.sh
 EXTRA_DIST += tests/integration/backend-lib.sh \
 	tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \
 	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
 	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh \
-	bench/bench.sh
+	tests/integration/backend-size.sh bench/bench.sh

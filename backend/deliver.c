@@ -96,19 +96,24 @@ check_recipients(run *r)
 	return fail(r, err, NULL);
 }
 
-/* max_message_size, checked before sending: base64 grows the document by a third. */
+/* max_message_size, checked before connecting when the size is known:
+ * exactly for a message composed from a file, at least the file's size for
+ * one passed through (bare LFs only grow).  A size shown only while sending
+ * (a pipe) is counted by p2m_smtp_send, which also knows the server's SIZE. */
 static gboolean
 check_size(run *r)
 {
-	guint64 doc = p2m_source_document_size(r->src);
-	guint64 estimate = p2m_job_input_is_message(r->job) ? doc : doc / 57 * 78 + 78 + 8192;
+	guint64 limit = r->acct->max_message_size;
+	guint64 exact = p2m_source_message_size(r->src);
+	guint64 least = p2m_job_input_is_message(r->job) ? p2m_source_document_size(r->src) : 0;
 
-	if (r->acct->max_message_size == 0 || doc == 0 || estimate <= r->acct->max_message_size)
+	if (limit == 0 || (exact <= limit && least <= limit))
 		return TRUE;
 	return fail(r, g_error_new(P2M_ERROR, P2M_E_TOO_LARGE,
-	                           "the message would be about %" G_GUINT64_FORMAT " bytes, over max_message_size = %"
-	                           G_GUINT64_FORMAT " of [account %s]", estimate, r->acct->max_message_size,
-	                           r->acct->name), NULL);
+	                           "the message is %s%" G_GUINT64_FORMAT " bytes, over max_message_size = %"
+	                           G_GUINT64_FORMAT " of [account %s] in %s; nothing was sent",
+	                           exact != 0 ? "" : "at least ", exact != 0 ? exact : least, limit,
+	                           r->acct->name, r->cfg->path), NULL);
 }
 
 /* Everything that needs root: secrets, tokens, the CA file, the slot lock. */
@@ -175,6 +180,8 @@ send_message(run *r)
 	req.read = p2m_source_read;
 	req.read_ctx = r->src;
 	req.cancel = r->cancel;
+	req.size = p2m_source_message_size(r->src);
+	req.max_size = r->acct->max_message_size;
 	announce(r);
 	if (p2m_smtp_send(&req, &res, &err)) {
 		r->out->err = P2M_OK;

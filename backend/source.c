@@ -18,7 +18,8 @@
 struct p2m_source {
 	int            fd;
 	gboolean       own_fd;
-	guint64        size;       /* a file's size, 0 when unknown */
+	guint64        size;       /* a file's size (what is left to read), 0 when unknown */
+	gboolean       regular;    /* the document is a regular file: SIZE is exact */
 	char         **rcpt;
 	p2m_composer  *composer;   /* composing; NULL when passing a message through */
 	GByteArray    *pending;    /* passing through: bytes already read (the header block and more) */
@@ -49,8 +50,13 @@ open_document(p2m_source *s, const char *path, GError **error)
 
 	if (path == NULL) {
 		s->fd = STDIN_FILENO;
-		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode))
-			s->size = (guint64) st.st_size;
+		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			/* what is left after the offset (0 unless someone read first) */
+			off_t pos = lseek(s->fd, 0, SEEK_CUR);
+
+			s->regular = pos >= 0 && pos <= st.st_size;
+			s->size = s->regular ? (guint64) (st.st_size - pos) : 0;
+		}
 		return TRUE;
 	}
 	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
@@ -67,6 +73,7 @@ open_document(p2m_source *s, const char *path, GError **error)
 		return FALSE;
 	}
 	s->size = (guint64) st.st_size;
+	s->regular = TRUE;
 	return TRUE;
 }
 
@@ -189,6 +196,35 @@ p2m_source_document_size(const p2m_source *s)
 	return s->size;
 }
 
+/* Only a composed message: its lines are headers, base64 and boundaries,
+ * none starts with ".", so dot-stuffing adds nothing on the wire either.
+ * One passed through may have such lines, and bare LFs. */
+guint64
+p2m_source_message_size(const p2m_source *s)
+{
+	if (s->composer == NULL || !s->regular)
+		return 0;
+	return p2m_compose_message_size(s->composer, s->size);
+}
+
+/* The message size was announced (SIZE=, and libcurl stops at it): a
+ * document that grows or shrinks while it is read would make a cut or
+ * short message, so that is a failure, not a silently broken mail.
+ * The composer reads the document ahead of what it hands out, so growth
+ * shows before libcurl has taken the announced number of bytes. */
+static gboolean
+document_kept_size(const p2m_source *s, gssize n, GError **error)
+{
+	guint64 got = p2m_compose_document_bytes(s->composer);
+
+	if (!s->regular || (got <= s->size && (n != 0 || got == s->size)))
+		return TRUE;
+	g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT,
+	            "the document changed size while it was being sent (it was %" G_GUINT64_FORMAT
+	            " bytes, %" G_GUINT64_FORMAT " were read)", s->size, got);
+	return FALSE;
+}
+
 /* Pass the message through, turning bare LF into CRLF (SMTP wants CRLF;
  * libcurl's own conversion would double an existing CR). */
 static gssize
@@ -225,8 +261,12 @@ gssize
 p2m_source_read(void *source, char *buf, gsize len, GError **error)
 {
 	p2m_source *s = source;
+	gssize n;
 
-	if (s->composer != NULL)
-		return p2m_compose_read(s->composer, buf, len, error);
-	return read_through(s, buf, len, error);
+	if (s->composer == NULL)
+		return read_through(s, buf, len, error);
+	n = p2m_compose_read(s->composer, buf, len, error);
+	if (n >= 0 && !document_kept_size(s, n, error))
+		return -1;
+	return n;
 }

@@ -22,6 +22,11 @@ p2m_source *p2m_source_open(const p2m_job *job, const char *from, const char *fr
 const char *const *p2m_source_recipients(const p2m_source *s);
 /* Document size when known (a file), else 0. */
 guint64 p2m_source_document_size(const p2m_source *s);
+/* The exact size of the message when it is known (composed from a regular
+ * file: argv[6], or standard input when it is a file), else 0 (a pipe, or a
+ * message passed through, whose bare LFs become CRLF on the way).  Reading
+ * then fails with P2M_E_DOCUMENT if the document changes size meanwhile. */
+guint64 p2m_source_message_size(const p2m_source *s);
 /* A p2m_smtp_read_fn: the message with CRLF line ends. */
 gssize p2m_source_read(void *source, char *buf, gsize len, GError **error);
 void p2m_source_free(p2m_source *s);

@@ -288,6 +288,27 @@ p2m_compose_document_bytes(const p2m_composer *c)
 	return c ? c->doc_bytes : 0;
 }
 
+/* What p2m_mime_b64_feed and _finish make of N bytes: 4 characters per 3
+ * bytes (the last group padded), a CRLF after every 76 and after the last
+ * line. */
+static guint64
+b64_size(guint64 n)
+{
+	guint64 chars = (n / 3 + (n % 3 != 0)) * 4;
+
+	return chars + (chars + P2M_MIME_B64_LINE - 1) / P2M_MIME_B64_LINE * 2;
+}
+
+guint64
+p2m_compose_message_size(const p2m_composer *c, guint64 doc_size)
+{
+	/* what refill() writes at the end: an empty part's own CRLF, then the
+	 * closing delimiter "--BOUNDARY--\r\n" */
+	guint64 tail = (doc_size == 0 ? 2 : 0) + strlen(c->boundary) + 6;
+
+	return c->head->len + b64_size(doc_size) + tail;
+}
+
 void
 p2m_compose_free(p2m_composer *c)
 {

@@ -56,6 +56,11 @@ p2m_composer *p2m_compose_new(const p2m_compose_info *info, int doc_fd, GError *
 gssize p2m_compose_read(p2m_composer *c, char *buf, gsize len, GError **error);
 /* Document bytes consumed so far. */
 guint64 p2m_compose_document_bytes(const p2m_composer *c);
+/* The exact number of bytes p2m_compose_read produces in all when the
+ * document turns out to be DOC_SIZE bytes long (e.g. a regular file's
+ * st_size), whatever has been read so far.  Pure: the headers, the text
+ * part and the boundary are fixed by p2m_compose_new. */
+guint64 p2m_compose_message_size(const p2m_composer *c, guint64 doc_size);
 void p2m_compose_free(p2m_composer *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_composer, p2m_compose_free)
 

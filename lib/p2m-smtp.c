@@ -260,12 +260,21 @@ p2m_smtp_read_ca(const p2m_account *account, GBytes **pem, GError **error)
 
 /* ---- the transfer --------------------------------------------------------------- */
 
+static guint
+port_of(const p2m_account *a)
+{
+	return a->port != 0 ? a->port : (a->tls == P2M_TLS_IMPLICIT ? 465 : 587);
+}
+
 typedef struct {
 	const p2m_smtp_request *req;
 	p2m_smtp_tracker       *tracker;
 	GError                 *read_error;
 	gboolean                canceled;
 	guint64                 bytes;
+	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
+	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
+	char                   *too_large;    /* why the message was stopped as too large */
 } xfer;
 
 static gboolean
@@ -302,15 +311,99 @@ p2m_smtp_normalize_ehlo_line(char *line, gsize len)
 		line[i] = g_ascii_toupper(line[i]);
 }
 
+gboolean
+p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size)
+{
+	gsize i = 8, spaces = 0, digits = 0;
+	guint64 v = 0;
+
+	*size = 0;
+	if (len < 8 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' ') ||
+	    g_ascii_strncasecmp(line + 4, "SIZE", 4) != 0)
+		return FALSE;
+	for (; i < len && line[i] == ' '; i++)
+		spaces++;
+	for (; i < len && g_ascii_isdigit(line[i]); i++, digits++) {
+		guint d = (guint) (line[i] - '0');
+
+		if (v > (G_MAXUINT64 - d) / 10)
+			return FALSE;
+		v = v * 10 + d;
+	}
+	for (; i < len && (line[i] == ' ' || line[i] == '\r' || line[i] == '\n'); i++)
+		;
+	if (i != len || (digits > 0 && spaces == 0))
+		return FALSE;
+	*size = v;
+	return TRUE;
+}
+
+/* The limit in force: the smaller of max_message_size and the server's
+ * SIZE, 0 when neither is set. */
+static guint64
+size_limit(const xfer *x)
+{
+	guint64 ours = x->req->max_size, theirs = x->server_size;
+
+	return ours == 0 || (theirs != 0 && theirs < ours) ? theirs : ours;
+}
+
+/* Keeps why the message is refused as too large.  SIZE is its exact size,
+ * or 0 when it was counted while sending and passed the limit. */
+static void
+stop_too_large(xfer *x, guint64 size)
+{
+	const p2m_account *a = x->req->account;
+	guint64 limit = size_limit(x);
+	g_autofree char *which = NULL;
+	g_autofree char *what = NULL;
+
+	if (limit == x->server_size && limit != x->req->max_size)
+		which = g_strdup_printf("the %" G_GUINT64_FORMAT " bytes the mail server %s:%u accepts (its EHLO SIZE)",
+		                        limit, a->server, port_of(a));
+	else
+		which = g_strdup_printf("max_message_size = %" G_GUINT64_FORMAT " of [account %s]", limit, a->name);
+	if (size != 0)
+		what = g_strdup_printf("the message is %" G_GUINT64_FORMAT " bytes, over %s; none of it was sent",
+		                       size, which);
+	else
+		what = g_strdup_printf("while it was being sent the message passed %s; the transfer was stopped "
+		                       "before its end, so the server accepted nothing", which);
+	g_free(x->too_large);
+	x->too_large = g_steal_pointer(&what);
+}
+
+/* A known size over the limit: TRUE after stop_too_large. */
+static gboolean
+known_too_large(xfer *x)
+{
+	guint64 limit = size_limit(x);
+
+	if (limit == 0 || x->req->size <= limit)
+		return FALSE;
+	stop_too_large(x, x->req->size);
+	return TRUE;
+}
+
+/* Each EHLO reply line (but the first, the server's name) is normalized
+ * for libcurl and, under TLS, its SIZE kept.  At the end of an EHLO reply
+ * under TLS a message known to be too large is stopped there, before AUTH
+ * and MAIL: returning less than the line makes libcurl give up. */
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
 	xfer *x = userp;
+	gboolean ehlo = x->tracker->stage == P2M_SMTP_STAGE_EHLO;
+	guint64 limit = 0;
 
-	/* Not the first line of the EHLO reply: that one is the server's name. */
-	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO && x->tracker->current->len > 0)
+	if (ehlo && x->tracker->current->len > 0) {
 		p2m_smtp_normalize_ehlo_line(buf, size * nitems);
+		if (x->tls && p2m_smtp_parse_ehlo_size(buf, size * nitems, &limit))
+			x->server_size = limit;
+	}
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
+	if (ehlo && x->tls && x->tracker->current->len == 0 && known_too_large(x))
+		return 0;
 	return size * nitems;
 }
 
@@ -321,8 +414,15 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 {
 	xfer *x = userp;
 
-	if (type == CURLINFO_HEADER_OUT)
-		p2m_smtp_tracker_command(x->tracker, data, size);
+	if (type != CURLINFO_HEADER_OUT)
+		return 0;
+	p2m_smtp_tracker_command(x->tracker, data, size);
+	/* A new EHLO reply replaces the last one's SIZE; after STARTTLS
+	 * (the only way on, CURLUSESSL_ALL) the replies come under TLS. */
+	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO)
+		x->server_size = 0;
+	if (x->tracker->stage == P2M_SMTP_STAGE_STARTTLS)
+		x->tls = TRUE;
 	return 0;
 }
 
@@ -336,10 +436,20 @@ read_cb(char *buf, size_t size, size_t nitems, void *userp)
 		x->canceled = TRUE;
 		return CURL_READFUNC_ABORT;
 	}
+	/* Normally stopped at EHLO already; a server that offers no SIZE
+	 * still gets not one byte of a message known to be too large. */
+	if (known_too_large(x))
+		return CURL_READFUNC_ABORT;
 	n = x->req->read(x->req->read_ctx, buf, size * nitems, &x->read_error);
 	if (n < 0 || is_canceled(x)) {
 		/* A read interrupted by SIGTERM is a cancel, not a bad document. */
 		x->canceled = is_canceled(x);
+		return CURL_READFUNC_ABORT;
+	}
+	/* A size not known in advance is counted: after an abort libcurl
+	 * never sends the final ".", so the server keeps nothing. */
+	if (size_limit(x) != 0 && x->bytes + (guint64) n > size_limit(x)) {
+		stop_too_large(x, 0);
 		return CURL_READFUNC_ABORT;
 	}
 	x->bytes += (guint64) n;
@@ -369,12 +479,6 @@ ehlo_name(void)
 	if (n == 0 || n > 253 || strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
 		return "localhost";
 	return h;
-}
-
-static guint
-port_of(const p2m_account *a)
-{
-	return a->port != 0 ? a->port : (a->tls == P2M_TLS_IMPLICIT ? 465 : 587);
 }
 
 static char *
@@ -468,6 +572,10 @@ setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
 	rc |= curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);   /* copied by libcurl */
 	rc |= curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	/* libcurl sends it as SIZE= on MAIL FROM when the server offers SIZE,
+	 * so a server with a lower limit than it said refuses at MAIL. */
+	if (req->size > 0)
+		rc |= curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) req->size);
 	/* Fewer, fuller TLS records for large scans; memory stays a constant. */
 	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
 	rc |= curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
@@ -521,16 +629,23 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 
 	res->curl_code = rc;
 	res->bytes = x->bytes;
-	res->reply = g_strdup(refusal);
 	if (rc == CURLE_OK) {
+		res->reply = g_strdup(refusal);
 		res->final_reply = g_strdup(x->tracker->data_end);
 		return TRUE;
 	}
 	if (x->canceled) {
+		res->reply = g_strdup(refusal);
 		g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "the job was canceled while sending (%s)",
 		            p2m_smtp_stage_name(res->stage));
 		return FALSE;
 	}
+	/* Our own stop: no server words to quote, the reason is ours. */
+	if (x->too_large != NULL) {
+		g_set_error_literal(error, P2M_ERROR, P2M_E_TOO_LARGE, x->too_large);
+		return FALSE;
+	}
+	res->reply = g_strdup(refusal);
 	if (x->read_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&x->read_error), "reading the message: ");
 		return FALSE;
@@ -559,7 +674,7 @@ p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
 	g_autofree char *url = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *rcpt = NULL;
-	xfer x = { req, tracker, NULL, FALSE, 0 };
+	xfer x = { .req = req, .tracker = tracker };
 	CURL *h = NULL;
 	gboolean ok = FALSE;
 	CURLcode rc;
@@ -570,6 +685,8 @@ p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "p2m_smtp_send: incomplete request");
 		return FALSE;
 	}
+	/* implicit TLS: every EHLO reply comes under TLS */
+	x.tls = req->account->tls == P2M_TLS_IMPLICIT;
 	url = make_url(req->account);
 	rcpt = make_rcpt(req->rcpt);
 	if ((h = curl_easy_init()) == NULL || rcpt == NULL ||
@@ -584,5 +701,6 @@ out:
 		curl_easy_cleanup(h);
 	curl_slist_free_all(rcpt);
 	g_clear_error(&x.read_error);
+	g_free(x.too_large);
 	return ok;
 }

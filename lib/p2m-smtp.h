@@ -51,6 +51,16 @@ typedef struct {
 	 * final "." so the server accepts nothing.  May be NULL. */
 	volatile sig_atomic_t *cancel;
 	long               timeout_s;  /* inactivity limit, 0 = 300 s */
+	/* The message's exact size when known, else 0.  It must be exact:
+	 * libcurl announces it (SIZE= on MAIL FROM, RFC 1870) and ends the
+	 * upload after that many bytes. */
+	guint64            size;
+	/* Our own limit (max_message_size), 0 = none.  The smaller of it and
+	 * the server's EHLO SIZE is enforced: a known SIZE over it stops the
+	 * dialogue before AUTH (or at the latest before the first byte of the
+	 * message); an unknown one is counted as read and the transfer
+	 * abandoned, before the final ".", the moment it passes the limit. */
+	guint64            max_size;
 } p2m_smtp_request;
 
 typedef struct {
@@ -79,6 +89,8 @@ void p2m_smtp_result_clear(p2m_smtp_result *res);
  *   P2M_E_TLS_VERIFY  the certificate is not trusted (nothing was sent after STARTTLS)
  *   P2M_E_TLS         TLS could not be negotiated (or STARTTLS not offered)
  *   P2M_E_CONNECT     DNS, connection refused or reset, timeout
+ *   P2M_E_TOO_LARGE   over REQ->max_size or the server's SIZE; the server
+ *                     accepted nothing (the message says which limit)
  *   P2M_E_CANCELED    *cancel was set
  *   P2M_E_DOCUMENT    (or the reader's own code) the reader failed
  *   P2M_E_INTERNAL    libcurl could not be set up
@@ -107,6 +119,11 @@ const char *p2m_smtp_tracker_last_reply(const p2m_smtp_tracker *t);
  * -> "250-STARTTLS"; on an AUTH line the mechanisms too), in place, for
  * libcurl, which matches keywords case-sensitively.  Other lines untouched. */
 void p2m_smtp_normalize_ehlo_line(char *line, gsize len);
+/* The limit one EHLO reply line announces (RFC 1870): TRUE with *SIZE set
+ * for "250-SIZE 157286400" or "250 SIZE 157286400" (keyword in any case,
+ * CRLF optional), *SIZE 0 for "250-SIZE" or "250-SIZE 0" (no fixed limit).
+ * FALSE, *SIZE 0, for any other line or a malformed or overflowing number. */
+gboolean p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
 
 #endif /* P2M_SMTP_H */

@@ -1,4 +1,4 @@
-/* fuzz-reply.c - libFuzzer target: the SMTP reply parser and the classifier never crash and stay bounded. */
+/* fuzz-reply.c - libFuzzer target: the SMTP reply parser, the EHLO line helpers and the classifier never crash and stay bounded. */
 #include "config.h"
 
 #include <stdint.h>
@@ -8,6 +8,7 @@
 
 #include "p2m-reply.h"
 #include "p2m-rules.h"
+#include "p2m-smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +38,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_reply(&r);
 	if (p2m_reply_embedded(&r, &inner) == 0)
 		check_reply(&inner);
+
+	/* the same bytes as one EHLO reply line: normalized in place at the
+	 * same length, and its SIZE read within SIZE bytes */
+	{
+		char *line = g_memdup2(data, size);
+		guint64 limit = 1;
+
+		p2m_smtp_normalize_ehlo_line(line, size);
+		if (!p2m_smtp_parse_ehlo_size(line, size, &limit))
+			g_assert_cmpuint(limit, ==, 0);
+		g_free(line);
+	}
 
 	rule = p2m_rules_classify_smtp((const char *) data, size);
 	g_assert_nonnull(rule);

@@ -493,6 +493,77 @@ test_pipe(Fixture *f, gconstpointer unused)
 }
 
 
+/* ---- size prediction ----------------------------------------------------- */
+
+/* Bytes p2m_compose_read produces for the file PATH, pulled BUFSIZE at a
+ * time; *PREDICTED is what p2m_compose_message_size said before reading. */
+static guint64
+composed_length(const p2m_compose_info *info, const char *path, guint64 doc_size, gsize bufsize,
+                guint64 *predicted)
+{
+	g_autoptr(p2m_composer) c = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *buf = g_malloc(bufsize);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	guint64 total = 0;
+	gssize n;
+
+	g_assert_cmpint(fd, >=, 0);
+	c = p2m_compose_new(info, fd, &err);
+	g_assert_no_error(err);
+	*predicted = p2m_compose_message_size(c, doc_size);
+	while ((n = p2m_compose_read(c, buf, bufsize, &err)) > 0)
+		total += (guint64) n;
+	g_assert_no_error(err);
+	g_assert_cmpint(n, ==, 0);
+	/* reading does not change the prediction */
+	g_assert_cmpuint(p2m_compose_message_size(c, doc_size), ==, *predicted);
+	close(fd);
+	return total;
+}
+
+/* The prediction is exact for every size around the base64 group (3) and
+ * line (57) boundaries, the composer's read chunk (57 KiB) and 1 MB + odd,
+ * with different header blocks and read sizes. */
+static void
+test_predict_size(void)
+{
+	static const guint64 sizes[] = {
+		0, 1, 2, 3, 4, 55, 56, 57, 58, 59, 113, 114, 115, 170, 171, 172, 1000, 4095,
+		57 * 1024 - 1, 57 * 1024, 57 * 1024 + 1, 2 * 57 * 1024 + 2, 1024 * 1024 + 1, 1024 * 1024 + 37,
+	};
+	static const gsize bufsizes[] = { 4096, 997 };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("p2m-predict-XXXXXX", &err);
+	g_autofree char *path = NULL;
+	p2m_compose_info infos[2] = { base_info(), base_info() };
+	gsize i, k;
+
+	g_assert_no_error(err);
+	path = g_build_filename(dir, "doc.pdf", NULL);
+	infos[1].cc = NULL;
+	infos[1].body_text = NULL;
+	infos[1].subject = "";
+	infos[1].from_name = NULL;
+	for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_autofree guint8 *data = g_malloc(sizes[i] + 1);
+		guint64 j, predicted = 0, got;
+
+		for (j = 0; j < sizes[i]; j++)
+			data[j] = (guint8) g_test_rand_int_range(0, 256);
+		g_file_set_contents(path, (const char *) data, (gssize) sizes[i], &err);
+		g_assert_no_error(err);
+		for (k = 0; k < G_N_ELEMENTS(infos); k++) {
+			got = composed_length(&infos[k], path, sizes[i], bufsizes[(i + k) % 2], &predicted);
+			g_test_message("document %" G_GUINT64_FORMAT ": message %" G_GUINT64_FORMAT, sizes[i], got);
+			g_assert_cmpuint(predicted, ==, got);
+		}
+	}
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
+
 /* ---- envelope ---------------------------------------------------------- */
 
 static void
@@ -643,6 +714,7 @@ main(int argc, char **argv)
 	           fixture_setup, test_pipe, fixture_teardown);
 	g_test_add_func("/compose/bad-input", test_bad_input);
 	g_test_add_func("/compose/read-error", test_read_error);
+	g_test_add_func("/compose/predict-size", test_predict_size);
 	add_envelope_tests();
 	return g_test_run();
 }

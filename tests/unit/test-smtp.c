@@ -1,4 +1,4 @@
-/* test-smtp.c - unit tests of the SMTP dialogue tracker: which refusal is kept, which step it answered, no secret looked at. */
+/* test-smtp.c - unit tests of the SMTP dialogue tracker (which refusal is kept, which step it answered, no secret looked at) and the EHLO line helpers. */
 #include "config.h"
 
 #include <string.h>
@@ -194,6 +194,49 @@ test_hostile_reply(void)
 	g_assert_cmpuint(strlen(p2m_smtp_tracker_refusal(t, NULL, NULL)), <=, P2M_SMTP_REPLY_MAX);
 }
 
+/* RFC 1870's SIZE in an EHLO reply: the limit, no limit, or not a SIZE line. */
+static void
+test_ehlo_size(void)
+{
+	static const struct { const char *line; gboolean ok; guint64 size; } cases[] = {
+		{ "250-SIZE 157286400\r\n", TRUE, 157286400 },
+		{ "250 SIZE 36700160\r\n", TRUE, 36700160 },
+		{ "250-size 1000", TRUE, 1000 },
+		{ "250-Size  42 \r\n", TRUE, 42 },
+		{ "250-SIZE\r\n", TRUE, 0 },
+		{ "250-SIZE 0\r\n", TRUE, 0 },
+		{ "250-SIZE 18446744073709551615\r\n", TRUE, G_MAXUINT64 },
+		{ "250-SIZE 18446744073709551616\r\n", FALSE, 0 },
+		{ "250-SIZE 99999999999999999999999\r\n", FALSE, 0 },
+		{ "250-SIZE -1\r\n", FALSE, 0 },
+		{ "250-SIZE 12x\r\n", FALSE, 0 },
+		{ "250-SIZE 1 2\r\n", FALSE, 0 },
+		{ "250-SIZE12\r\n", FALSE, 0 },
+		{ "250-SIZEX 12\r\n", FALSE, 0 },
+		{ "250-SMTPUTF8\r\n", FALSE, 0 },
+		{ "550-SIZE 12\r\n", FALSE, 0 },
+		{ "250SIZE 12\r\n", FALSE, 0 },
+		{ "250-SIZ", FALSE, 0 },
+		{ "", FALSE, 0 },
+	};
+	gsize i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		guint64 size = 7;
+
+		g_test_message("%s", cases[i].line);
+		g_assert_cmpint(p2m_smtp_parse_ehlo_size(cases[i].line, strlen(cases[i].line), &size), ==, cases[i].ok);
+		g_assert_cmpuint(size, ==, cases[i].size);
+	}
+	/* bounded by LEN, not by a NUL: "250-SIZE 12" of a longer buffer */
+	{
+		guint64 size = 0;
+
+		g_assert_true(p2m_smtp_parse_ehlo_size("250-SIZE 1234", 11, &size));
+		g_assert_cmpuint(size, ==, 12);
+	}
+}
+
 static void
 test_stage_names(void)
 {
@@ -214,5 +257,6 @@ main(int argc, char **argv)
 	g_test_add_func("/smtp/tracker/greeting", test_greeting_refused);
 	g_test_add_func("/smtp/tracker/hostile", test_hostile_reply);
 	g_test_add_func("/smtp/stage-names", test_stage_names);
+	g_test_add_func("/smtp/ehlo-size", test_ehlo_size);
 	return g_test_run();
 }
