@@ -5,14 +5,10 @@
 ## The state-reason lines of the PPD, the help page and the rule list of
 ## print2mail(8) come from the rule table through tools/p2m-gen (lib/rules.mk),
 ## with the compiled catalogues for the localized variants.  P2M_MO_FILES is
-## the po/ fragment's list of built .mo files (empty until it defines it).
-## Until tools/p2m-gen.c exists the PPD and man page are made without the
-## generated parts and the help page is not built; remove P2M_GEN_READY once
-## it is in the tree.
+## the po/ fragment's list of built .mo files.
 P2M_GEN = tools/p2m-gen$(EXEEXT)
 P2M_GEN_LOCALEDIR = $(top_builddir)/po/locale
-P2M_GEN_READY = $(if $(wildcard $(top_srcdir)/tools/p2m-gen.c),yes)
-P2M_GEN_DEPS = $(if $(P2M_GEN_READY),$(P2M_GEN) $(P2M_MO_FILES))
+P2M_GEN_DEPS = $(P2M_GEN) $(P2M_MO_FILES)
 
 ## The PPD: /usr/share/ppd/print2mail/ is where cups-driverd finds packaged
 ## models (`lpinfo -m` lists lsb/usr/print2mail/print2mail.ppd).
@@ -20,11 +16,7 @@ ppddir = $(datadir)/ppd/print2mail
 ppd_DATA = conf/print2mail.ppd
 conf/print2mail.ppd: $(srcdir)/conf/print2mail.ppd.in $(P2M_GEN_DEPS)
 	$(AM_V_GEN)$(MKDIR_P) conf && \
-	if test -n "$(P2M_GEN_READY)"; then \
-	  ./$(P2M_GEN) ppd-reasons $(P2M_GEN_LOCALEDIR) >$@.reasons || exit 1; \
-	else \
-	  echo '*% (no state reasons: built without tools/p2m-gen)' >$@.reasons; \
-	fi && \
+	./$(P2M_GEN) ppd-reasons $(P2M_GEN_LOCALEDIR) >$@.reasons && \
 	sed -e 's|[@]VERSION[@]|$(VERSION)|g' \
 	    -e '/^\*% [@]P2M_IPP_REASONS[@]$$/{' -e "r $@.reasons" -e 'd' -e '}' \
 	    $(srcdir)/conf/print2mail.ppd.in >$@.tmp && \
@@ -33,7 +25,7 @@ conf/print2mail.ppd: $(srcdir)/conf/print2mail.ppd.in $(P2M_GEN_DEPS)
 ## The help page, served by cupsd at /help/print2mail.html and indexed by its
 ## help search (cgi-bin/help-index.c walks DocumentRoot/help).
 cupshelpdir = $(cups_datadir)/doc-root/help
-cupshelp_DATA = $(if $(P2M_GEN_READY),conf/print2mail.html)
+cupshelp_DATA = conf/print2mail.html
 conf/print2mail.html: $(P2M_GEN_DEPS)
 	$(AM_V_GEN)$(MKDIR_P) conf && \
 	./$(P2M_GEN) help-html $(P2M_GEN_LOCALEDIR) >$@.tmp && mv $@.tmp $@
@@ -43,11 +35,7 @@ nodist_man_MANS = man/print2mail.8
 dist_man_MANS += man/print2mail.conf.5
 man/print2mail.8: $(srcdir)/man/print2mail.8.in $(P2M_GEN_DEPS)
 	$(AM_V_GEN)$(MKDIR_P) man && \
-	if test -n "$(P2M_GEN_READY)"; then \
-	  ./$(P2M_GEN) man-rules >$@.rules || exit 1; \
-	else \
-	  printf '%s\n' '.TP' 'See' '.I /help/print2mail.html' 'for the rule list.' >$@.rules; \
-	fi && \
+	./$(P2M_GEN) man-rules >$@.rules && \
 	sed -e 's|[@]VERSION[@]|$(VERSION)|g' -e 's|[@]sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|[@]localstatedir[@]|$(localstatedir)|g' -e 's|[@]cups_serverbin[@]|$(cups_serverbin)|g' \
 	    -e 's|[@]cups_datadir[@]|$(cups_datadir)|g' -e 's|[@]ppddir[@]|$(ppddir)|g' \

@@ -106,6 +106,29 @@ is "$BACKEND_RC" "$RC_OK" "lower-case EHLO keywords: delivered"
 is "$(mail_count)" "$((N + 1))" "lower-case EHLO keywords: one more message"
 like "$(last_session)" '"auth_mech": ?"XOAUTH2"' "lower-case EHLO keywords: signed in with XOAUTH2"
 
+# a device-code account nobody signed in to: the admin's to fix, so the
+# queue stops with the login command; no user is asked for a password
+cat >>"$PRINT2MAIL_CONF" <<EOF2
+
+[account office]
+server = 127.0.0.1
+port = $SMTP_PORT
+ca_file = $T/certs/ca.pem
+from = office@contoso.com
+auth = xoauth2
+oauth_flow = device-code
+tenant = contoso.onmicrosoft.com
+client_id = $CLIENT
+oauth_authority = $AUTHORITY
+EOF2
+N=$(token_requests)
+bk_run "print2mail://office?to=bob@contoso.com" 58 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_STOP" "device-code account without a login: queue stopped"
+like "$BACKEND_ERR" '^STATE: \+com\.print2mail-no-login-error' "device-code account without a login: state reason"
+like "$(error_lines)" 'print2mailctl login' "device-code account without a login: ERROR names print2mailctl login"
+unlike "$BACKEND_ERR" 'auth-info-required' "device-code account without a login: no password asked of the user"
+is "$(token_requests)" "$N" "device-code account without a login: no token request"
+
 # no secret anywhere
 TOKENS=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' "$T/tokend/tokens.jsonl" | sort -u)
 ok "$([ -n "$TOKENS" ]; echo $?)" "tokens were issued (the leak check below has something to look for)"
