@@ -1,6 +1,7 @@
 /* report.c - the one place the backend talks to cupsd (STATE/ATTR/INFO/ERROR lines on stderr) and to syslog. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,17 +298,49 @@ p2m_report_syslog(const p2m_outcome *o, const p2m_job *job)
 
 /* ---- discovery ---------------------------------------------------------------------- */
 
+/* A quoted backend(7) discovery field: backslash and double quote escaped. */
+static void
+append_quoted(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			g_string_append_c(out, '\\');
+		g_string_append_c(out, (char) (*s == '\n' ? ' ' : *s));
+	}
+	g_string_append_c(out, '"');
+}
+
 void
 p2m_report_devices(const p2m_config *cfg)
 {
+	g_autoptr(GString) out = g_string_new(NULL);
+	const char *p;
+	ssize_t n;
 	guint i;
 
 	for (i = 0; cfg != NULL && i < cfg->accounts->len; i++) {
 		const p2m_account *a = g_ptr_array_index(cfg->accounts, i);
-		g_autofree char *uri = g_strdup_printf("print2mail://%s", a->name);
 		const char *who = a->send_as == P2M_SEND_AS_JOB_USER ? a->user_address : a->from;
 		g_autofree char *info = g_strdup_printf("E-mail via %s: %s (%s)", a->server, a->name, who != NULL ? who : "");
 
-		cupsBackendReport("direct", uri, "print2mail Microsoft 365 e-mail", info, NULL, NULL);
+		g_string_append_printf(out, "direct print2mail://%s ", a->name);
+		append_quoted(out, "print2mail Microsoft 365 e-mail");
+		g_string_append_c(out, ' ');
+		append_quoted(out, info);
+		g_string_append(out, " \"\" \"\"\n");
+	}
+	/* One write for all lines, not cupsBackendReport()'s flush per line:
+	 * cups-deviced stops reading a backend once it has exited, so a line
+	 * that arrives in a later read than the others can be lost (seen with
+	 * two accounts under load).  Lines sent together are read together. */
+	for (p = out->str; p < out->str + out->len; p += n) {
+		n = write(STDOUT_FILENO, p, (size_t) (out->str + out->len - p));
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			break;
 	}
 }
