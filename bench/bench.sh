@@ -29,18 +29,8 @@ PW='bench-Passw0rd'
 smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PW\"}}"
 p2m_start_smtp
 write_secret "$T/password" "$PW"
-cat >"$PRINT2MAIL_CONF" <<EOF
-[global]
-state_dir = $T/state
-
-[account scanner]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = scanner@contoso.com
-password_file = $T/password
-EOF
-chmod 0644 "$PRINT2MAIL_CONF"
+write_global
+write_account scanner "from = scanner@contoso.com" "password_file = $T/password"
 
 # measure OUT CMD...: run CMD, write "WALL_SECONDS MAXRSS_KB" to OUT.
 if [ -x /usr/bin/time ]; then

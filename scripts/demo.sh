@@ -71,27 +71,10 @@ build_it() {
 write_config() {
 	write_secret "$T/scanner.password" "demo-password-1"
 	write_secret "$T/legacy.password" "demo-password-2"
-	cat >"$PRINT2MAIL_CONF" <<EOF
-[global]
-state_dir = $T/state
-helper_socket = $T/helper.sock
-
-[account scanner]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = scanner@contoso.com
-from_name = Scanner 3rd floor
-password_file = $T/scanner.password
-
-[account contoso-legacy]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = legacy@contoso.com
-password_file = $T/legacy.password
-EOF
-	chmod 0644 "$PRINT2MAIL_CONF"
+	write_global "helper_socket = $T/helper.sock"
+	write_account scanner "from = scanner@contoso.com" "from_name = Scanner 3rd floor" \
+		"password_file = $T/scanner.password"
+	write_account contoso-legacy "from = legacy@contoso.com" "password_file = $T/legacy.password"
 	smtp_script '{"users": {"scanner@contoso.com": "demo-password-1", "legacy@contoso.com": "demo-password-2"},
  "reject": [{"stage": "auth", "when_user": "legacy@contoso.com",
    "reply": "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."}]}'

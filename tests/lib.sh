@@ -138,6 +138,32 @@ token_requests() {
 # write_secret FILE CONTENT: a 0600 secret file.
 write_secret() { (umask 077; printf '%s\n' "$2" >"$1"); chmod 0600 "$1"; }
 
+# ---- print2mail.conf ------------------------------------------------------
+# write_global [LINE ...]: start $PRINT2MAIL_CONF, mode 0644 (cupsd's lp user
+# reads it), with a [global] section: state_dir = $T/state, then each LINE
+# ("key = value") as given.
+write_global() {
+	local l
+	{
+		printf '[global]\nstate_dir = %s\n' "$T/state"
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$PRINT2MAIL_CONF"
+	chmod 0644 "$PRINT2MAIL_CONF"
+}
+
+# write_account NAME [LINE ...]: append an [account NAME] section on the
+# local SMTP server (server 127.0.0.1, port $SMTP_PORT, ca_file the test CA),
+# then each LINE ("key = value") as given.
+write_account() {
+	local name="$1" l
+	shift
+	{
+		printf '\n[account %s]\nserver = 127.0.0.1\nport = %s\nca_file = %s\n' \
+			"$name" "$SMTP_PORT" "$T/certs/ca.pem"
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >>"$PRINT2MAIL_CONF"
+}
+
 # ---- running the backend as cupsd does ------------------------------------
 # run_backend URI JOB USER TITLE OPTIONS FILE [VAR=VALUE ...]
 # argv[0] is the sanitized URI, the environment is cupsd's (reference/cups.md

@@ -10,6 +10,7 @@
 ## otherwise take the build tree's copy, objects included.
 EXTRA_DIST += tests/fuzz/corpus tests/lib.sh tests/data \
 	tests/servers/README.md tests/servers/m365smtp.py tests/servers/tokend.py \
+	tests/servers/p2mserver.py \
 	tests/servers/mkcerts.sh tests/servers/selftest.sh
 dist-hook:
 	$(MKDIR_P) $(distdir)/tests/integration

@@ -5,11 +5,7 @@
 # delivered.
 set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
-p2m_setup
-p2m_start_syslog
-bk_users
-p2m_start_smtp
-bk_conf
+bk_start
 make_pdf "$T/big.pdf" 4000000
 printf '#!/bin/sh\necho $$ >"%s/backend.pid"\nexec "$@"\n' "$T" >"$T/wrap.sh"
 chmod 0755 "$T/wrap.sh"

@@ -6,11 +6,7 @@
 # discovery, success clears our state reasons, one syslog line, no secret.
 set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
-p2m_setup
-p2m_start_syslog
-bk_users
-p2m_start_smtp
-bk_conf "allowed_recipients = contoso.com, fabrikam.com"
+bk_start "allowed_recipients = contoso.com, fabrikam.com"
 make_pdf "$T/doc.pdf" 300000
 
 # ---- 1. AUTH LOGIN job, file argument ----

@@ -14,13 +14,18 @@ bk_users() {
 # LINEs appended to its section (keys it does not already have).
 bk_conf() {
 	write_secret "$T/password" "$PASSWORD"
-	{
-		printf '[global]\nstate_dir = %s\n\n' "$T/state"
-		printf '[account scanner]\nserver = 127.0.0.1\nport = %s\nca_file = %s\n' "$SMTP_PORT" "$T/certs/ca.pem"
-		printf 'from = scanner@contoso.com\nauth = login\npassword_file = %s\n' "$T/password"
-		for l in "$@"; do printf '%s\n' "$l"; done
-	} >"$PRINT2MAIL_CONF"
-	chmod 0644 "$PRINT2MAIL_CONF"
+	write_global
+	write_account scanner "from = scanner@contoso.com" "auth = login" "password_file = $T/password" "$@"
+}
+
+# bk_start [LINE...]: the usual start of a backend test: $T, the syslog
+# listener, the local server knowing scanner@contoso.com, and bk_conf LINE...
+bk_start() {
+	p2m_setup
+	p2m_start_syslog
+	bk_users
+	p2m_start_smtp
+	bk_conf "$@"
 }
 
 # wait_lines FILE N: until FILE has N lines (10 s at most; the server writes

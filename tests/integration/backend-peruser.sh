@@ -10,19 +10,8 @@ p2m_start_syslog
 ALICE_PW='alice-Pw-S3cret!'
 smtp_script "{\"users\": {\"alice@contoso.com\": \"$ALICE_PW\"}}"
 p2m_start_smtp
-cat >"$PRINT2MAIL_CONF" <<EOF2
-[global]
-state_dir = $T/state
-key_file = $T/store.key
-
-[account people]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-auth = login
-send_as = job-user
-user_address = %u@contoso.com
-EOF2
+write_global "key_file = $T/store.key"
+write_account people "auth = login" "send_as = job-user" "user_address = %u@contoso.com"
 make_pdf "$T/doc.pdf" 10000
 URI="print2mail://people?to=bob@contoso.com"
 

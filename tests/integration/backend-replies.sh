@@ -10,11 +10,7 @@ set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
 TSV="$top_srcdir/tests/data/replies.tsv"
 [ -r "$TSV" ] || skip_all "no $TSV"
-p2m_setup
-p2m_start_syslog
-bk_users
-p2m_start_smtp
-bk_conf
+bk_start
 printf 'small document\n' >"$T/doc.txt"
 LANGS="fr_FR.UTF-8 ro_RO.UTF-8 zh_CN.UTF-8 ru_RU.UTF-8"
 

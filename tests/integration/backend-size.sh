@@ -7,11 +7,7 @@
 # held (exit 3) as too large, and a message at the limit is delivered.
 set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
-p2m_setup
-p2m_start_syslog
-bk_users
-p2m_start_smtp
-bk_conf
+bk_start
 make_pdf "$T/doc.pdf" 20000
 URI="print2mail://scanner?to=bob@contoso.com"
 # Job numbers all have two digits: the body names the job, so every

@@ -18,22 +18,10 @@ p2m_start_smtp
 write_secret "$T/client.secret" "$SECRET"
 
 xoauth2_conf() {
-	cat >"$PRINT2MAIL_CONF" <<EOF2
-[global]
-state_dir = $T/state
-
-[account scanner]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = scanner@contoso.com
-auth = xoauth2
-oauth_flow = client-credentials
-tenant = contoso.onmicrosoft.com
-client_id = ${1:-$CLIENT}
-client_secret_file = $T/client.secret
-oauth_authority = $AUTHORITY
-EOF2
+	write_global
+	write_account scanner "from = scanner@contoso.com" "auth = xoauth2" "oauth_flow = client-credentials" \
+		"tenant = contoso.onmicrosoft.com" "client_id = ${1:-$CLIENT}" \
+		"client_secret_file = $T/client.secret" "oauth_authority = $AUTHORITY"
 }
 xoauth2_conf
 make_pdf "$T/doc.pdf" 100000
@@ -108,19 +96,8 @@ like "$(last_session)" '"auth_mech": ?"XOAUTH2"' "lower-case EHLO keywords: sign
 
 # a device-code account nobody signed in to: the admin's to fix, so the
 # queue stops with the login command; no user is asked for a password
-cat >>"$PRINT2MAIL_CONF" <<EOF2
-
-[account office]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = office@contoso.com
-auth = xoauth2
-oauth_flow = device-code
-tenant = contoso.onmicrosoft.com
-client_id = $CLIENT
-oauth_authority = $AUTHORITY
-EOF2
+write_account office "from = office@contoso.com" "auth = xoauth2" "oauth_flow = device-code" \
+	"tenant = contoso.onmicrosoft.com" "client_id = $CLIENT" "oauth_authority = $AUTHORITY"
 N=$(token_requests)
 bk_run "print2mail://office?to=bob@contoso.com" 58 alice "t" "" "$T/doc.pdf"
 is "$BACKEND_RC" "$RC_STOP" "device-code account without a login: queue stopped"

@@ -20,28 +20,10 @@ FIX_RE='Set-TransportConfig -SmtpClientAuthenticationDisabled'
 write_config() {
 	write_secret "$T/scanner.password" "$PW_SCANNER"
 	write_secret "$T/locked.password" "$PW_LOCKED"
-	cat >"$PRINT2MAIL_CONF" <<EOF
-[global]
-state_dir = $T/state
-helper_socket = $T/helper.sock
-
-[account scanner]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = scanner@contoso.com
-from_name = Scanner
-password_file = $T/scanner.password
-allowed_recipients = contoso.com
-
-[account locked]
-server = 127.0.0.1
-port = $SMTP_PORT
-ca_file = $T/certs/ca.pem
-from = locked@contoso.com
-password_file = $T/locked.password
-EOF
-	chmod 0644 "$PRINT2MAIL_CONF"
+	write_global "helper_socket = $T/helper.sock"
+	write_account scanner "from = scanner@contoso.com" "from_name = Scanner" \
+		"password_file = $T/scanner.password" "allowed_recipients = contoso.com"
+	write_account locked "from = locked@contoso.com" "password_file = $T/locked.password"
 }
 
 # smtp_users [REJECT-JSON]: both mailboxes known, optional reject list.

@@ -28,21 +28,8 @@ chmod 0755 "$T/run"
 
 smtp_script '{"users": {"alice@contoso.com": "pw1-Alice", "bob@contoso.com": "pwb-Bob"}}'
 p2m_start_smtp
-cat >"$PRINT2MAIL_CONF" <<EOF
-[global]
-state_dir = $T/state
-helper_socket = $SOCK
-key_file = $KEY
-
-[account people]
-server = 127.0.0.1
-port = $SMTP_PORT
-tls = starttls
-ca_file = $T/certs/ca.pem
-auth = login
-send_as = job-user
-user_address = %u@contoso.com
-EOF
+write_global "helper_socket = $SOCK" "key_file = $KEY"
+write_account people "tls = starttls" "auth = login" "send_as = job-user" "user_address = %u@contoso.com"
 
 "$HELPER" --foreground >"$T/helper.log" 2>&1 &
 HELPER_PID=$!

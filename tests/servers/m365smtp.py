@@ -30,13 +30,19 @@ import json
 import os
 import re
 import secrets
-import signal
 import ssl
 import sys
 import time
 import traceback
 
 from aiosmtpd.smtp import SMTP as AioSMTP
+
+sys.dont_write_bytecode = True      # no __pycache__ beside the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import p2mserver  # noqa: E402  (found beside this script, whatever the cwd)
+from p2mserver import append_jsonl, write_atomic  # noqa: E402
+
+note = p2mserver.logger("m365smtp")   # "m365smtp: ..." lines on stderr
 
 # Defaults that make every reply look like Exchange Online.  The suffix is fixed (not the
 # current time) so that tests can compare whole reply lines.
@@ -114,31 +120,6 @@ class LineTooLong(Exception):
 
 def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def write_atomic(path, data, mode=0o644):
-    """Write DATA (bytes) to PATH through a hidden temp file and rename: readers see all or nothing."""
-    d, base = os.path.split(path)
-    tmp = os.path.join(d, ".%s.%d.tmp" % (base, os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def append_jsonl(path, obj):
-    """Append one JSON line with a single O_APPEND write, so concurrent writers never interleave."""
-    line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
 
 
 class Rule:
@@ -245,9 +226,7 @@ class ServerState:
         self.args = args
         self.spool = os.path.abspath(args.spool)
         os.makedirs(self.spool, exist_ok=True)
-        self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2      # as Exchange Online
-        self.ssl_ctx.load_cert_chain(args.cert, args.key)
+        self.ssl_ctx = p2mserver.tls_context(args.cert, args.key)   # TLS 1.2 up, as Exchange Online
         self.live = set()
         self.counter = 0
         for name in os.listdir(self.spool):
@@ -261,12 +240,7 @@ class ServerState:
         return "%04d" % self.counter
 
     def _load_counts(self):
-        try:
-            with open(self.state_path) as f:
-                d = json.load(f)
-            return d if isinstance(d, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return p2mserver.read_json_object(self.state_path)
 
     def count(self, key):
         return int(self._load_counts().get(key, 0))
@@ -461,29 +435,20 @@ class M365SMTP(AioSMTP):
         try:
             append_jsonl(os.path.join(self.state.spool, "sessions.jsonl"), self.log)
         except OSError as e:
-            print("m365smtp: cannot write sessions.jsonl: %s" % e, file=sys.stderr)
+            note("cannot write sessions.jsonl: %s", e)
 
     # ---- scripting -------------------------------------------------------------------------
 
     async def load_script(self):
-        """Re-read the script for this connection.  A file caught half-written is retried."""
-        path = self.state.args.script
-        if not path:
-            return Script({}, ".")
-        err = None
-        for _ in range(5):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    text = f.read()
-            except FileNotFoundError:
-                return Script({}, ".")
-            try:
-                return Script(json.loads(text) if text.strip() else {},
-                              os.path.dirname(os.path.abspath(path)))
-            except (ValueError, ScriptError) as e:
-                err = e
-                await asyncio.sleep(0.05)
-        raise ScriptError(str(err))
+        """Re-read the script for this connection.  A file caught half-written is retried.
+        No await unless it is: with --implicit-tls the TLS upgrade must follow at once."""
+        attempts = p2mserver.json_attempts(self.state.args.script, Script, (ValueError, ScriptError),
+                                           lambda err: ScriptError(str(err)))
+        try:
+            while True:
+                await asyncio.sleep(next(attempts))
+        except StopIteration as done:
+            return done.value
 
     def _matches(self, rule, rcpt, sender):
         c = rule.cond
@@ -563,7 +528,7 @@ class M365SMTP(AioSMTP):
             self.script = await self.load_script()
         except ScriptError as e:
             self.log["error"] = "script: %s" % e
-            print("m365smtp: script error: %s" % e, file=sys.stderr)
+            note("script error: %s", e)
             await self.reply(R_SCRIPT_BROKEN.format(err=str(e)[:200]))
             return
         self.data_size_limit = self.script.max_size
@@ -1001,23 +966,15 @@ def message_id(body):
 async def serve(args):
     state = ServerState(args)
     loop = asyncio.get_running_loop()
-    for path in (args.port_file, args.pid_file):
-        if path:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+    p2mserver.clear_run_files(args)
     server = await loop.create_server(lambda: M365SMTP(state, loop), host="127.0.0.1",
                                       port=args.port, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if args.pid_file:
-        write_atomic(args.pid_file, ("%d\n" % os.getpid()).encode())
-    write_atomic(args.port_file, ("%d\n" % port).encode())
-    print("m365smtp: listening on 127.0.0.1:%d (%s), spool %s" %
-          (port, "implicit TLS" if args.implicit_tls else "STARTTLS", state.spool), file=sys.stderr)
+    p2mserver.on_stop_signal(stop.set, loop)
+    p2mserver.publish(args, port)
+    note("listening on 127.0.0.1:%d (%s), spool %s",
+         port, "implicit TLS" if args.implicit_tls else "STARTTLS", state.spool)
     await stop.wait()
     server.close()
     for proto in list(state.live):
@@ -1025,32 +982,23 @@ async def serve(args):
     tasks = [p._handler_coroutine for p in list(state.live) if p._handler_coroutine]
     if tasks:
         await asyncio.wait(tasks, timeout=3)
-    for path in (args.port_file, args.pid_file):
-        if path:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+    p2mserver.remove_run_files(args)
 
 
 def main():
     ap = argparse.ArgumentParser(description="Local SMTP server that answers like smtp.office365.com.")
-    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
-    ap.add_argument("--key", required=True, help="server private key (PEM)")
-    ap.add_argument("--port-file", required=True,
-                    help="written atomically with the port number once listening")
+    p2mserver.add_listen_args(ap, "written atomically with the port number once listening")
     ap.add_argument("--spool", required=True, help="directory for NNNN.eml/.json and sessions.jsonl")
     ap.add_argument("--script", help="JSON test script, re-read at the start of every connection")
     ap.add_argument("--implicit-tls", action="store_true", help="TLS from the first byte (like port 465)")
-    ap.add_argument("--pid-file", help="written with this process id once listening")
-    ap.add_argument("--port", type=int, default=0, help="fixed port (default 0: the kernel picks one)")
+    p2mserver.add_run_args(ap)
     ap.add_argument("--idle-timeout", type=float, default=120,
                     help="seconds a client may stay silent before it is dropped (default 120)")
     args = ap.parse_args()
     try:
         asyncio.run(serve(args))
     except (OSError, ssl.SSLError) as e:
-        print("m365smtp: %s" % e, file=sys.stderr)
+        note("%s", e)
         return 1
     return 0
 

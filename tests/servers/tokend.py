@@ -27,7 +27,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import ssl
 import sys
 import threading
@@ -39,6 +38,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+sys.dont_write_bytecode = True      # no __pycache__ beside the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import p2mserver  # noqa: E402  (found beside this script, whatever the cwd)
+
+note = p2mserver.logger("tokend")   # "tokend: ..." lines on stderr
+FILE_MODE = 0o666                   # as open() makes files: what the umask leaves
 
 CC_SCOPE = "https://outlook.office365.com/.default"
 SMTP_SCOPE = "https://outlook.office.com/SMTP.Send"
@@ -162,13 +168,6 @@ def iso_utc(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
-def write_atomic(path, data):
-    tmp = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 class State:
     """Everything tokend remembers, under one lock (ThreadingHTTPServer runs requests in threads).
     Refresh tokens, seen assertion ids and 'times' counters persist in STATE so a restart keeps
@@ -187,19 +186,14 @@ class State:
         return os.path.join(self.dir, name)
 
     def _load(self, name):
-        try:
-            with open(self.path(name), encoding="utf-8") as f:
-                d = json.load(f)
-            return d if isinstance(d, dict) else {}
-        except (OSError, ValueError):
-            return {}
+        return p2mserver.read_json_object(self.path(name))
 
     def save(self, name, obj):
-        write_atomic(self.path(name), json.dumps(obj, indent=1, sort_keys=True))
+        p2mserver.write_atomic(self.path(name), json.dumps(obj, indent=1, sort_keys=True), FILE_MODE)
 
     def append(self, name, obj):
-        with self.lock, open(self.path(name), "a", encoding="utf-8") as f:
-            f.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        with self.lock:
+            p2mserver.append_jsonl(self.path(name), obj, FILE_MODE)
 
     def take(self, key, times):
         """True when a 'times'-limited behaviour may fire once more (and counts it)."""
@@ -216,24 +210,11 @@ class State:
 
 def load_config(path):
     """Re-read the config for this request; a file caught half-written is retried briefly."""
-    if not path:
-        return {}, "."
-    err = None
-    for _ in range(5):
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except FileNotFoundError:
-            return {}, "."
-        try:
-            cfg = json.loads(text) if text.strip() else {}
-            if not isinstance(cfg, dict):
-                raise ValueError("config must be a JSON object")
-            return cfg, os.path.dirname(os.path.abspath(path))
-        except ValueError as e:
-            err = e
-            time.sleep(0.05)
-    raise ValueError("config %s: %s" % (path, err))
+    def build(cfg, cfg_dir):
+        if not isinstance(cfg, dict):
+            raise ValueError("config must be a JSON object")
+        return cfg, cfg_dir
+    return p2mserver.load_json(path, build, ValueError, lambda err: ValueError("config %s: %s" % (path, err)))
 
 
 class Request:
@@ -584,7 +565,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
-            sys.stderr.write("tokend: %s - %s\n" % (self.address_string(), fmt % args))
+            note("%s - %s", self.address_string(), fmt % args)
 
     def endpoint_url(self):
         """The URL this request came to, as the client wrote it (Host header), without query."""
@@ -697,7 +678,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 cfg, cfg_dir = load_config(self.server.config)
             except ValueError as e:
-                print("tokend: %s" % e, file=sys.stderr)
+                note("%s", e)
                 log["status"], log["error"] = 500, "config_error"
                 return self.send(500, {"error": "server_error", "error_description": "tokend: %s" % e})
             delay = cfg.get("delay")
@@ -724,7 +705,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "temporarily unavailable.</h2></body></html>" % e.status).encode()
             self.send(e.status, page, "text/html; charset=utf-8", {"Retry-After": "1"})
         except (OSError, ValueError) as e:   # unreadable certificate file and the like
-            print("tokend: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+            note("%s: %s", type(e).__name__, e)
             log.update(status=500, error="server_error")
             self.send(500, {"error": "server_error", "error_description": "tokend: %s" % e})
         finally:
@@ -758,29 +739,19 @@ class Server(http.server.ThreadingHTTPServer):
 
 def main():
     ap = argparse.ArgumentParser(description="Local HTTPS look-alike of the Microsoft identity platform.")
-    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
-    ap.add_argument("--key", required=True, help="server private key (PEM)")
-    ap.add_argument("--port-file", required=True, help="written atomically with the port once listening")
+    p2mserver.add_listen_args(ap, "written atomically with the port once listening")
     ap.add_argument("--state-dir", required=True, help="tokens.jsonl, requests.jsonl, refresh.json, ...")
     ap.add_argument("--config", help="JSON config, re-read on every request")
-    ap.add_argument("--pid-file", help="written with this process id once listening")
-    ap.add_argument("--port", type=int, default=0, help="fixed port (default 0: the kernel picks one)")
+    p2mserver.add_run_args(ap)
     ap.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
     args = ap.parse_args()
 
-    for path in (args.port_file, args.pid_file):
-        if path:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    p2mserver.clear_run_files(args)
     try:
-        ctx.load_cert_chain(args.cert, args.key)
+        ctx = p2mserver.tls_context(args.cert, args.key)
         httpd = Server(("127.0.0.1", args.port), Handler)
     except (OSError, ssl.SSLError) as e:
-        print("tokend: %s" % e, file=sys.stderr)
+        note("%s", e)
         return 1
     httpd.ssl_ctx = ctx
     httpd.state = State(args.state_dir)
@@ -788,25 +759,17 @@ def main():
     httpd.verbose = args.verbose
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    p2mserver.on_stop_signal(stop.set)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     port = httpd.server_address[1]
-    if args.pid_file:
-        write_atomic(args.pid_file, "%d\n" % os.getpid())
-    write_atomic(args.port_file, "%d\n" % port)
-    print("tokend: listening on https://127.0.0.1:%d/, state %s" % (port, httpd.state.dir), file=sys.stderr)
+    p2mserver.publish(args, port, FILE_MODE)
+    note("listening on https://127.0.0.1:%d/, state %s", port, httpd.state.dir)
     while not stop.wait(0.1):
         pass
     httpd.shutdown()
     httpd.server_close()
-    for path in (args.port_file, args.pid_file):
-        if path:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+    p2mserver.remove_run_files(args)
     return 0
 
 
