@@ -4,9 +4,9 @@
 # Microsoft-365-like SMTP server, print to a print2mail queue, show the mail
 # that arrived, then show what an admin sees when Microsoft 365 refuses.
 #
-#   sudo scripts/demo.sh                    # README's first command
-#   sudo scripts/demo.sh --keep             # leave cupsd and the files running
-#   sudo scripts/demo.sh --screenshot DIR   # also PNGs of the web UI (chromium)
+#   bash scripts/demo.sh                    # README's first command
+#   bash scripts/demo.sh --keep             # leave cupsd and the files running
+#   bash scripts/demo.sh --screenshot DIR   # also PNGs of the web UI (chromium)
 #
 # Needs root: cupsd runs the backend as root only when cupsd is root.  The
 # system's cupsd, /etc/cups and /etc/print2mail are never touched.

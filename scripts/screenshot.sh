@@ -5,7 +5,7 @@
 # (private cupsd, local SMTP server) and headless Debian chromium; installs
 # chromium when missing.  Run as root.
 #
-#   sudo scripts/screenshot.sh [DIR]     # default DIR: docs/
+#   bash scripts/screenshot.sh [DIR]     # default DIR: docs/
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 

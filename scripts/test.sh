@@ -2,7 +2,7 @@
 # test.sh - install what is missing, build, and run the whole test suite.
 # README's second command; .ci/run calls it.  Ends with "N passed, N failed".
 #
-#   sudo scripts/test.sh            # full suite (root: private cupsd, PAM)
+#   bash scripts/test.sh            # full suite (root: private cupsd, PAM)
 #   BUILD=/tmp/p2m-build scripts/test.sh
 #   SANITIZE=no scripts/test.sh     # skip the ASan/UBSan pass over unit and fuzz tests
 set -u
