@@ -26,10 +26,9 @@ endif
 pam_pam_print2mail_la_LIBADD = lib/libp2mcore.la $(PAM_LIBS)
 EXTRA_pam_pam_print2mail_la_DEPENDENCIES = pam/pam_print2mail.map
 
-## PAM loads the .so; a libtool archive beside it is clutter.
-install_exec_hooks += install-exec-pam
-install-exec-pam:
-	rm -f $(DESTDIR)$(pammoddir)/pam_print2mail.la
+## PAM loads the .so; a libtool archive beside it is clutter.  A data hook:
+## pammod_LTLIBRARIES install with the data (the dir name lacks "exec"), after
+## the exec hooks have run.
 uninstall_hooks += uninstall-pam
 uninstall-pam:
 	rm -f $(DESTDIR)$(pammoddir)/pam_print2mail.so $(DESTDIR)$(pamconfigdir)/print2mail
@@ -38,9 +37,10 @@ uninstall-pam:
 pamconfigdir = $(datadir)/pam-configs
 install_data_hooks += install-data-pam
 install-data-pam:
+	rm -f $(DESTDIR)$(pammoddir)/pam_print2mail.la
 	$(MKDIR_P) $(DESTDIR)$(pamconfigdir)
 	$(INSTALL_DATA) $(srcdir)/pam/print2mail.pam-config $(DESTDIR)$(pamconfigdir)/print2mail
-.PHONY: install-exec-pam install-data-pam uninstall-pam
+.PHONY: install-data-pam uninstall-pam
 
 dist_man_MANS += man/pam_print2mail.8
 EXTRA_DIST += pam/pam_print2mail.map pam/print2mail.pam-config \
