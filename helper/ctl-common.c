@@ -76,3 +76,16 @@ ctl_report_error(const ctl_reply *r)
 		return CTL_EXIT_FAILED;
 	}
 }
+
+int
+ctl_parse_options(GOptionEntry *entries, const gboolean *help, int *argc, char ***argv)
+{
+	g_autoptr(GOptionContext) opts = g_option_context_new(NULL);
+
+	/* The verbs print their own usage, in print2mailctl's words. */
+	g_option_context_set_help_enabled(opts, FALSE);
+	g_option_context_add_main_entries(opts, entries, NULL);
+	if (!g_option_context_parse(opts, argc, argv, NULL))
+		return CTL_PARSE_ERROR;
+	return *help ? CTL_PARSE_HELP : CTL_PARSE_OK;
+}

@@ -36,8 +36,14 @@ int ctl_call(const p2m_config *cfg, int op, const char *account, const char *use
 /* Map a P2M_IPC_ERROR reply to an exit code after printing its text. */
 int ctl_report_error(const ctl_reply *r);
 
-/* Verbs implemented in their own files. */
-int ctl_explain(int argc, char **argv);
+/* Parse a verb's options (ENTRIES must include --help) without GLib's own
+ * help: CTL_PARSE_OK, CTL_PARSE_HELP (print the verb's usage to stdout) or
+ * CTL_PARSE_ERROR (usage to stderr). */
+enum { CTL_PARSE_OK, CTL_PARSE_HELP, CTL_PARSE_ERROR };
+int ctl_parse_options(GOptionEntry *entries, const gboolean *help, int *argc, char ***argv);
+
+/* Verbs implemented in their own files; explain needs no CFG (may be NULL). */
+int ctl_explain(const p2m_config *cfg, int argc, char **argv);
 int ctl_test(const p2m_config *cfg, int argc, char **argv);
 
 #endif /* CTL_COMMON_H */

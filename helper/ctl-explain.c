@@ -62,7 +62,7 @@ usage(FILE *fp, int rc)
 }
 
 int
-ctl_explain(int argc, char **argv)
+ctl_explain(const p2m_config *cfg, int argc, char **argv)
 {
 	g_autofree char *lang = NULL;
 	gboolean list = FALSE, help = FALSE;
@@ -72,16 +72,15 @@ ctl_explain(int argc, char **argv)
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help", NULL },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) opts = g_option_context_new(NULL);
 	p2m_catalog *cat;
 	size_t i;
 
-	g_option_context_set_help_enabled(opts, FALSE);
-	g_option_context_add_main_entries(opts, entries, NULL);
-	if (!g_option_context_parse(opts, &argc, &argv, NULL))
-		return usage(stderr, CTL_EXIT_USAGE);
-	if (help)
+	switch (ctl_parse_options(entries, &help, &argc, &argv)) {
+	case CTL_PARSE_HELP:
 		return usage(stdout, CTL_EXIT_OK);
+	case CTL_PARSE_ERROR:
+		return usage(stderr, CTL_EXIT_USAGE);
+	}
 	if (list == (argc == 2) || argc > 2)
 		return usage(stderr, CTL_EXIT_USAGE);
 	cat = p2m_i18n_load(lang != NULL ? lang : g_getenv("LANG"), NULL);

@@ -122,15 +122,14 @@ ctl_test(const p2m_config *cfg, int argc, char **argv)
 		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, "Show help", NULL },
 		{ NULL }
 	};
-	g_autoptr(GOptionContext) opts = g_option_context_new(NULL);
 	int rc;
 
-	g_option_context_set_help_enabled(opts, FALSE);
-	g_option_context_add_main_entries(opts, entries, NULL);
-	if (!g_option_context_parse(opts, &argc, &argv, NULL))
-		return usage(stderr, CTL_EXIT_USAGE);
-	if (help)
+	switch (ctl_parse_options(entries, &help, &argc, &argv)) {
+	case CTL_PARSE_HELP:
 		return usage(stdout, CTL_EXIT_OK);
+	case CTL_PARSE_ERROR:
+		return usage(stderr, CTL_EXIT_USAGE);
+	}
 	if (argc != 2 || to == NULL)
 		return usage(stderr, CTL_EXIT_USAGE);
 	if (p2m_config_find(cfg, argv[1]) == NULL) {

@@ -155,30 +155,37 @@ verb_forget(const p2m_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* Every verb; explain needs no configuration (it explains a reply text). */
+static const struct {
+	const char *name;
+	gboolean    needs_config;
+	int       (*run)(const p2m_config *cfg, int argc, char **argv);
+} verbs[] = {
+	{ "status",  TRUE,  verb_status },
+	{ "login",   TRUE,  verb_login },
+	{ "test",    TRUE,  ctl_test },
+	{ "forget",  TRUE,  verb_forget },
+	{ "explain", FALSE, ctl_explain },
+};
+
 static int
 run_verb(const char *config_path, int argc, char **argv)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(p2m_config) cfg = NULL;
+	gsize i;
 
-	if (strcmp(argv[0], "explain") == 0)
-		return ctl_explain(argc, argv);
-	if (strcmp(argv[0], "status") != 0 && strcmp(argv[0], "login") != 0 && strcmp(argv[0], "test") != 0
-	    && strcmp(argv[0], "forget") != 0) {
+	for (i = 0; i < G_N_ELEMENTS(verbs) && strcmp(argv[0], verbs[i].name) != 0; i++)
+		;
+	if (i == G_N_ELEMENTS(verbs)) {
 		fprintf(stderr, "print2mailctl: unknown verb '%s'\n", argv[0]);
 		return usage(stderr, CTL_EXIT_USAGE);
 	}
-	if ((cfg = p2m_config_load(config_path, &error)) == NULL) {
+	if (verbs[i].needs_config && (cfg = p2m_config_load(config_path, &error)) == NULL) {
 		fprintf(stderr, "print2mailctl: %s\n", error->message);
 		return CTL_EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "status") == 0)
-		return verb_status(cfg, argc, argv);
-	if (strcmp(argv[0], "login") == 0)
-		return verb_login(cfg, argc, argv);
-	if (strcmp(argv[0], "test") == 0)
-		return ctl_test(cfg, argc, argv);
-	return verb_forget(cfg, argc, argv);
+	return verbs[i].run(cfg, argc, argv);
 }
 
 int
