@@ -71,13 +71,8 @@ fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const c
 {
 	g_autoptr(p2m_token) t = p2m_token_get(cfg, acct, user, rule, error);
 
-	if (t == NULL) {
-		/* An account nobody signed in to is the admin's to fix, for every
-		 * job: stop the queue, don't ask the job's user for a password. */
-		if (user == NULL && *rule == NULL && g_error_matches(*error, P2M_ERROR, P2M_E_NO_CREDENTIAL))
-			*rule = p2m_rules_find("no-login");
+	if (t == NULL)
 		return FALSE;
-	}
 	c->bearer = g_steal_pointer(&t->access_token);
 	return TRUE;
 }

@@ -47,9 +47,8 @@ helper_status_fix(const p2m_rule *rule, const char *identity)
 {
 	if ((rule = helper_status_rule(rule, identity)) == NULL)
 		return NULL;
-	/* The table's no-credential fix speaks to a job's user (login --me); an
-	 * account's own token is missing because root never signed it in. */
-	if (rule == p2m_rules_for_error(P2M_E_NO_CREDENTIAL) && !is_user_identity(identity))
+	/* The table cannot name the account; root's log and status can. */
+	if (rule == p2m_rules_find("no-login") && !is_user_identity(identity))
 		return g_strdup_printf("Run print2mailctl login %s as root to sign the account in with the device code.",
 		                       identity);
 	return p2m_rules_format(rule->message, NULL, 0);

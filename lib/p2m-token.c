@@ -364,10 +364,14 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 		if (user != NULL)
 			g_set_error(error, P2M_ERROR, P2M_E_NO_CREDENTIAL,
 			            "%s has no OAuth login stored: run 'print2mailctl login --me' as %s", user, user);
-		else
+		else {
+			/* The admin's to fix, for every job: stop the queue rather
+			 * than ask the job's user for a password. */
 			g_set_error(error, P2M_ERROR, P2M_E_NO_CREDENTIAL,
 			            "account %s has no OAuth login stored: run 'print2mailctl login %s' as root",
 			            a->name, a->name);
+			*rule = p2m_rules_find("no-login");
+		}
 		return NULL;
 	}
 	p2m_oauth_form_add(form, "client_id", a->client_id);

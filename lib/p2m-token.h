@@ -29,7 +29,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_token, p2m_token_free)
  * refreshes it and stores the result (0600, atomic).  If the helper recorded
  * an error a person must fix for this identity, that is returned.
  * On a refusal: P2M_E_TOKEN with *rule set to the classified rule; endpoint
- * unreachable or 5xx: P2M_E_TOKEN_UNAVAILABLE.  The token never appears in
+ * unreachable or 5xx: P2M_E_TOKEN_UNAVAILABLE; no login stored:
+ * P2M_E_NO_CREDENTIAL, with *rule "no-login" for a device-code account
+ * (the admin's to fix) and NULL for a user.  The token never appears in
  * any message. */
 p2m_token *p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
                          const p2m_rule **rule, GError **error);

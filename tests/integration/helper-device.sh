@@ -12,9 +12,9 @@ sed -i 's/^client_id = app1/client_id = pub1/' "$PRINT2MAIL_CONF"
 like "$("$TOKGET" scanner)" 'error no-credential.*print2mailctl login scanner' "before login a job says how to log in"
 start_helper
 # An account nobody signed in yet: the fix is root's login for that account, not a user's login --me.
-wait_for 10 grep -q 'scanner: token refresh refused \[no-credential\]' "$T/helper.log"
+wait_for 10 grep -q 'scanner: token refresh refused \[no-login\]' "$T/helper.log"
 ok $? "before login the helper logs that the account has no login"
-fixline=$(grep 'refused \[no-credential\]' "$T/helper.log")
+fixline=$(grep 'refused \[no-login\]' "$T/helper.log")
 like "$fixline" 'fix: Run print2mailctl login scanner as root' "... with the account's fix"
 unlike "$fixline" 'login --me' "... not the per-user one"
 like "$("$CTL" status)" 'fix: Run print2mailctl login scanner as root' "status shows the account's fix too"
