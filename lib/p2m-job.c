@@ -9,6 +9,7 @@
 #include "p2m-addr.h"
 #include "p2m-error.h"
 #include "p2m-job.h"
+#include "p2m-mime.h"
 
 #define URI_SCHEME "print2mail://"
 #define REASON_PREFIX "com.print2mail-"
@@ -196,24 +197,11 @@ p2m_uri_parse(const char *uri, GError **error)
 char *
 p2m_job_clean_line(const char *s, gsize max)
 {
-	g_autofree char *valid = g_utf8_make_valid(s != NULL ? s : "", -1);
-	GString *out = g_string_sized_new(strlen(valid));
-	const char *p;
-	gboolean space = FALSE;
+	/* The same cleaning as a header value: no control, no line break (also
+	 * U+2028/2029 and C1), runs of space folded, valid UTF-8. */
+	g_autofree char *clean = p2m_mime_header_clean(s);
+	GString *out = g_string_new(clean);
 
-	for (p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		/* Every control, including U+2028/2029 line separators and C1. */
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == ' ') {
-			space = TRUE;
-			continue;
-		}
-		if (space && out->len > 0)
-			g_string_append_c(out, ' ');
-		space = FALSE;
-		g_string_append_len(out, p, g_utf8_next_char(p) - p);
-	}
 	if (out->len > max) {
 		const char *cut = out->str + max;
 		/* back to the start of the character that straddles MAX */
