@@ -80,3 +80,12 @@ EXTRA_DIST += conf/print2mail.ppd.in man/print2mail.8.in docs scripts tests/cups
 ## skip when not root.
 TESTS += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
 EXTRA_DIST += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
+
+## make distcheck installs under its own prefix as whoever runs it (root in
+## CI): every directory configure would otherwise take from the system
+## (cups-config, pam.pc, /lib/systemd) goes under that prefix too.
+AM_DISTCHECK_CONFIGURE_FLAGS = \
+	--with-cups-serverbin='$${libdir}/cups' \
+	--with-cups-datadir='$${datadir}/cups' \
+	--with-pam-moduledir='$${libdir}/security' \
+	--with-systemdsystemunitdir='$${libdir}/systemd/system'
