@@ -40,6 +40,18 @@ snapshot() {
 		-printf '%p %M %u:%g\n' 2>/dev/null | sort >"$1"
 }
 
+# start_cupsd: the system cupsd in the foreground (no init in a chroot).
+start_cupsd() {
+	local i=0
+	mkdir -p /run/cups
+	/usr/sbin/cupsd -f >/tmp/cupsd.out 2>&1 &
+	CUPSD_PID=$!
+	until lpstat -r 2>/dev/null | grep -q 'scheduler is running'; do
+		i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
+	done
+	lpstat -r 2>/dev/null | grep -q 'scheduler is running'
+}
+
 pam_lines() { grep -l pam_print2mail /etc/pam.d/* 2>/dev/null | tr '\n' ' '; }
 
 # start_helper: print2mail-helper in the foreground (no systemd in a chroot),
@@ -123,9 +135,14 @@ ok $? "purge removes /etc/print2mail (config, key) and /var/lib/print2mail"
 apt-get install -y -q --no-install-recommends python3 python3-aiosmtpd python3-cryptography \
 	openssl >/tmp/apt-test-deps.log 2>&1
 ok $? "installed the test servers' dependencies"
+# cupsd's first start gives /etc/cups to group lp: before the snapshot.
+start_cupsd
+stop_daemons
 snapshot /tmp/files-before
+run=$P2M_TESTS_RUN failed=$P2M_TESTS_FAILED
 # shellcheck source=tests/lib.sh source-path=SCRIPTDIR/..
 . "$top/tests/lib.sh"
+P2M_TESTS_RUN=$run P2M_TESTS_FAILED=$failed
 p2m_setup
 trap 'stop_daemons; p2m_cleanup' EXIT
 unset PRINT2MAIL_CONF   # the installed programs read the system config
@@ -151,14 +168,7 @@ EOF
 start_helper
 ok $? "print2mail-helper runs with the system config"
 
-mkdir -p /run/cups
-/usr/sbin/cupsd -f >/tmp/cupsd.out 2>&1 &
-CUPSD_PID=$!
-i=0
-until lpstat -r 2>/dev/null | grep -q 'scheduler is running'; do
-	i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
-done
-lpstat -r | grep -q 'scheduler is running'
+start_cupsd
 ok $? "the system cupsd runs"
 out=$(lpinfo -v 2>&1)
 like "$out" '^direct print2mail://scanner$' "lpinfo -v lists print2mail://scanner"
