@@ -165,6 +165,10 @@ server = 127.0.0.1
 port = $SMTP_PORT
 ca_file = $T/certs/ca.pem
 EOF
+# shellcheck disable=SC2086
+apt-get install -y -q --reinstall --no-install-recommends $debs >/tmp/apt-reinstall.log 2>&1 &&
+	grep -q '^\[account scanner\]' /etc/print2mail/print2mail.conf
+ok $? "reinstalling keeps the admin's edited config"
 start_helper
 ok $? "print2mail-helper runs with the system config"
 
