@@ -32,7 +32,7 @@ struct helper_login {
 	helper_refresh   *refresh;
 	GMutex            lock;
 	GCond             changed;
-	GHashTable       *sessions;  /* identity -> session */
+	GHashTable       *sessions;  /* identity (its own copy) -> session */
 };
 
 static void
@@ -57,7 +57,9 @@ helper_login_new(const p2m_config *cfg, helper_refresh *refresh)
 	l->refresh = refresh;
 	g_mutex_init(&l->lock);
 	g_cond_init(&l->changed);
-	l->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) session_unref);
+	/* The table owns a copy of each key: a session's own identity would be
+	 * freed with the session while the table still hashes it. */
+	l->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_unref);
 	return l;
 }
 
@@ -141,17 +143,24 @@ poll_thread(gpointer data)
 	return NULL;
 }
 
-void
-helper_login_cancel(helper_login *l, const char *identity)
+/* With L's lock held: abandon IDENTITY's session and drop the table's reference. */
+static void
+cancel_locked(helper_login *l, const char *identity)
 {
-	session *s;
+	session *s = g_hash_table_lookup(l->sessions, identity);
 
-	g_mutex_lock(&l->lock);
-	if ((s = g_hash_table_lookup(l->sessions, identity)) != NULL) {
+	if (s != NULL) {
 		s->cancelled = TRUE;
 		g_hash_table_remove(l->sessions, identity);
 	}
 	g_cond_broadcast(&l->changed);
+}
+
+void
+helper_login_cancel(helper_login *l, const char *identity)
+{
+	g_mutex_lock(&l->lock);
+	cancel_locked(l, identity);
 	g_mutex_unlock(&l->lock);
 }
 
@@ -167,7 +176,10 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	if ((d = p2m_oauth_device_start(account, P2M_SCOPE_DELEGATED, &rule, error)) == NULL)
 		return FALSE;
 	s = g_new0(session, 1);
-	s->refs = 2;  /* the table's and the poll thread's */
+	/* The table's, the poll thread's and ours: a concurrent start for the
+	 * same identity may drop the table's reference, and the poll thread may
+	 * end, while we still log with S below. */
+	s->refs = 3;
 	s->owner = l;
 	s->account = g_strdup(account->name);
 	s->user = g_strdup(user);
@@ -175,15 +187,18 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	s->device_code = g_steal_pointer(&d->device_code);
 	s->interval = d->interval;
 	s->expires_at = d->expires_at;
-	helper_login_cancel(l, s->identity);
+	/* Abandoning the old login and publishing the new one is one step:
+	 * two starts in parallel leave exactly one session in the table. */
 	g_mutex_lock(&l->lock);
-	g_hash_table_insert(l->sessions, s->identity, s);
+	cancel_locked(l, s->identity);
+	g_hash_table_replace(l->sessions, g_strdup(s->identity), s);
 	g_mutex_unlock(&l->lock);
 	g_thread_unref(g_thread_new("p2m-login", poll_thread, s));
 	*uri = g_strdup(d->verification_uri);
 	*code = g_strdup(d->user_code);
 	*message = g_strdup(d->message != NULL ? d->message : "");
 	helper_log(LOG_INFO, "%s: device login started", s->identity);
+	session_unref(s);
 	return TRUE;
 }
 
