@@ -201,7 +201,7 @@ connect_unix(const char *path, long long deadline)
 {
 	struct sockaddr_un sa;
 	socklen_t elen = sizeof(int);
-	int fd, err = 0;
+	int fd, r, err = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -212,9 +212,21 @@ connect_unix(const char *path, long long deadline)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+	/* A non-blocking UNIX connect() fails with EAGAIN, not EINPROGRESS,
+	 * while the listener's backlog is full (other clients' burst): the
+	 * socket is left unconnected, so try again until the deadline. */
+	while ((r = connect(fd, (struct sockaddr *) &sa, sizeof(sa))) != 0 && errno == EAGAIN) {
+		struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (r == 0)
 		return fd;
-	if (errno != EINPROGRESS && errno != EAGAIN)
+	if (errno != EINPROGRESS)
 		goto fail;
 	if (wait_fd(fd, POLLOUT, deadline) != 0)
 		goto fail;

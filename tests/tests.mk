@@ -49,3 +49,7 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## The helper under pressure (issue 9): socket floods from an unprivileged
+## user, parallel logins, the PAM module's peer check.
+TESTS += tests/integration/helper-flood.sh
