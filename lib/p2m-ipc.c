@@ -298,20 +298,64 @@ recv_frame(int fd, uint8_t *resp, size_t cap, long long deadline)
 	}
 }
 
-ssize_t
-p2m_ipc_call(const char *path, const uint8_t *req, size_t req_len,
-             uint8_t *resp, size_t resp_cap, int timeout_ms)
+/* The uid of the process that listens on FD's peer socket; -1 with errno. */
+static int
+peer_uid_of(int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	if (len != sizeof(cred)) {
+		errno = EPROTO;
+		return -1;
+	}
+	*uid = cred.uid;
+	return 0;
+}
+
+/* TRUSTED NULL: any peer; otherwise root or *TRUSTED, checked before a byte is sent. */
+static ssize_t
+call(const char *path, const uid_t *trusted, uid_t *peer, const uint8_t *req, size_t req_len,
+     uint8_t *resp, size_t resp_cap, int timeout_ms)
 {
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	uid_t uid = (uid_t) -1;
 	ssize_t r = -1;
 	int fd, saved;
 
+	if (peer != NULL)
+		*peer = uid;
 	if ((fd = connect_unix(path, deadline)) < 0)
 		return -1;
+	if (trusted != NULL && peer_uid_of(fd, &uid) != 0)
+		goto out;
+	if (peer != NULL)
+		*peer = uid;
+	if (trusted != NULL && uid != 0 && uid != *trusted) {
+		errno = EPERM;
+		goto out;
+	}
 	if (send_all(fd, req, req_len, deadline) == 0)
 		r = recv_frame(fd, resp, resp_cap, deadline);
+out:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+ssize_t
+p2m_ipc_call(const char *path, const uint8_t *req, size_t req_len,
+             uint8_t *resp, size_t resp_cap, int timeout_ms)
+{
+	return call(path, NULL, NULL, req, req_len, resp, resp_cap, timeout_ms);
+}
+
+ssize_t
+p2m_ipc_call_trusted(const char *path, uid_t trusted, uid_t *peer_uid, const uint8_t *req, size_t req_len,
+                     uint8_t *resp, size_t resp_cap, int timeout_ms)
+{
+	return call(path, &trusted, peer_uid, req, req_len, resp, resp_cap, timeout_ms);
 }
