@@ -262,6 +262,7 @@ struct conn {
 	conn          *next;     /* in a work queue */
 	int            fd;
 	uid_t          uid;
+	gboolean       counted;  /* still counted against its uid's limit */
 	GSource       *io;       /* main thread only, while reading */
 	GSource       *timer;
 	size_t         have;
@@ -353,11 +354,19 @@ send_error_now(int fd, int code, const char *text)
 }
 
 static void
+conn_release(conn *c)
+{
+	if (c->counted)
+		release(c->srv, c->uid);
+	c->counted = FALSE;
+}
+
+static void
 conn_free(conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
-	release(c->srv, c->uid);
+	conn_release(c);
 	p2m_wipe(c->in, sizeof(c->in));  /* may have held a password */
 	g_free(c);
 }
@@ -475,8 +484,12 @@ serve_one(helper_server *srv, conn *conn_in)
 		reply_error(c, P2M_E_INTERNAL, "reply too large");
 		out = p2m_ipc_finish(&c->reply);
 	}
-	/* The reply gets its own deadline: a slow request (a login's HTTPS
-	 * request) must not cost the client its answer. */
+	/* The request is done: the client may connect again as soon as it has
+	 * the reply (print2mailctl login asks again at once), so it no longer
+	 * counts; the reply (at most 16 KiB) fits the socket buffer.  It gets its
+	 * own deadline: a slow request (a login's HTTPS request) must not cost
+	 * the client its answer. */
+	conn_release(conn_in);
 	send_reply(conn_in->fd, c->out, (size_t) out, g_get_monotonic_time() + HELPER_REPLY_DEADLINE_MS * 1000);
 	p2m_wipe(c, sizeof(*c));
 	conn_free(conn_in);
@@ -571,6 +584,7 @@ accept_one(helper_server *srv, int fd)
 	c->srv = srv;
 	c->fd = fd;
 	c->uid = cred.uid;
+	c->counted = TRUE;
 	g_hash_table_add(srv->reading, c);
 	c->io = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(c->io, (GSourceFunc) (void (*)(void)) on_readable, c, NULL);

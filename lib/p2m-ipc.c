@@ -337,7 +337,9 @@ call(const char *path, const uid_t *trusted, uid_t *peer, const uint8_t *req, si
 		errno = EPERM;
 		goto out;
 	}
-	if (send_all(fd, req, req_len, deadline) == 0)
+	/* A helper that refuses at once (busy) answers and closes before our
+	 * request is sent: its answer is still worth reading. */
+	if (send_all(fd, req, req_len, deadline) == 0 || errno == EPIPE || errno == ECONNRESET)
 		r = recv_frame(fd, resp, resp_cap, deadline);
 out:
 	saved = errno;

@@ -52,4 +52,4 @@ TESTS += tests/servers/selftest.sh
 
 ## The helper under pressure (issue 9): socket floods from an unprivileged
 ## user, parallel logins, the PAM module's peer check.
-TESTS += tests/integration/helper-flood.sh
+TESTS += tests/integration/helper-flood.sh tests/integration/helper-login-race.sh

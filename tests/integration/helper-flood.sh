@@ -153,6 +153,8 @@ unlike "$(cat "$T/pam.out")" 'did not answer|not running' "and did not report th
 stored alice; ok $? "the helper stored alice's password"
 out=$(setpriv --reuid=daemon --regid=daemon --clear-groups timeout 60 "$CTL" --config "$PRINT2MAIL_CONF" status 2>&1); rc=$?
 is "$rc" 0 "another user (daemon) still gets the status during nobody's flood"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 60 "$CTL" --config "$PRINT2MAIL_CONF" status 2>&1)
+like "$out" 'busy: too many connections from this user' "nobody itself, at its limit, is told the helper is busy"
 alive; ok $? "the helper is still alive"
 unflood
 
