@@ -1,8 +1,11 @@
 /* helper-login.c - device-code logins run by print2mail-helper for print2mailctl login. */
 #include "config.h"
 
+#include <errno.h>
 #include <glib.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "helper-log.h"
 #include "helper-login.h"
@@ -30,9 +33,10 @@ typedef struct {
 struct helper_login {
 	const p2m_config *cfg;
 	helper_refresh   *refresh;
-	GMutex            lock;
-	GCond             changed;
-	GHashTable       *sessions;  /* identity -> session */
+	/* pthread rather than GMutex/GCond: ThreadSanitizer sees these. */
+	pthread_mutex_t   lock;
+	pthread_cond_t    changed;   /* on CLOCK_MONOTONIC, as g_get_monotonic_time() */
+	GHashTable       *sessions;  /* identity (its own copy) -> session */
 };
 
 static void
@@ -52,12 +56,18 @@ helper_login *
 helper_login_new(const p2m_config *cfg, helper_refresh *refresh)
 {
 	helper_login *l = g_new0(helper_login, 1);
+	pthread_condattr_t attr;
 
 	l->cfg = cfg;
 	l->refresh = refresh;
-	g_mutex_init(&l->lock);
-	g_cond_init(&l->changed);
-	l->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) session_unref);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	/* The table owns a copy of each key: a session's own identity would be
+	 * freed with the session while the table still hashes it. */
+	l->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_unref);
 	return l;
 }
 
@@ -69,14 +79,23 @@ helper_login_free(helper_login *l)
 
 	if (l == NULL)
 		return;
-	g_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->lock);
 	g_hash_table_iter_init(&it, l->sessions);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		((session *) v)->cancelled = TRUE;
-	g_cond_broadcast(&l->changed);
-	g_mutex_unlock(&l->lock);
+	pthread_cond_broadcast(&l->changed);
+	pthread_mutex_unlock(&l->lock);
 	/* Poll threads hold their own references and exit on their next wake-up;
 	 * the helper is exiting, so l itself is not freed under them. */
+}
+
+/* With L's lock held: wait for a change until UNTIL (monotonic µs); FALSE once it passed. */
+static gboolean
+wait_until(helper_login *l, gint64 until)
+{
+	struct timespec ts = { .tv_sec = until / G_USEC_PER_SEC, .tv_nsec = (until % G_USEC_PER_SEC) * 1000 };
+
+	return pthread_cond_timedwait(&l->changed, &l->lock, &ts) != ETIMEDOUT;
 }
 
 static void
@@ -84,11 +103,11 @@ finish(session *s, helper_login_state state, GError *error)
 {
 	helper_login *l = s->owner;
 
-	g_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->lock);
 	s->state = state;
 	s->error = error;
-	g_cond_broadcast(&l->changed);
-	g_mutex_unlock(&l->lock);
+	pthread_cond_broadcast(&l->changed);
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* Sleep SECONDS unless the session is cancelled first; TRUE if cancelled. */
@@ -99,11 +118,11 @@ sleep_cancellable(session *s, int seconds)
 	gint64 until = g_get_monotonic_time() + (gint64) seconds * G_USEC_PER_SEC;
 	gboolean cancelled;
 
-	g_mutex_lock(&l->lock);
-	while (!s->cancelled && g_cond_wait_until(&l->changed, &l->lock, until))
+	pthread_mutex_lock(&l->lock);
+	while (!s->cancelled && wait_until(l, until))
 		;
 	cancelled = s->cancelled;
-	g_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->lock);
 	return cancelled;
 }
 
@@ -141,18 +160,25 @@ poll_thread(gpointer data)
 	return NULL;
 }
 
-void
-helper_login_cancel(helper_login *l, const char *identity)
+/* With L's lock held: abandon IDENTITY's session and drop the table's reference. */
+static void
+cancel_locked(helper_login *l, const char *identity)
 {
-	session *s;
+	session *s = g_hash_table_lookup(l->sessions, identity);
 
-	g_mutex_lock(&l->lock);
-	if ((s = g_hash_table_lookup(l->sessions, identity)) != NULL) {
+	if (s != NULL) {
 		s->cancelled = TRUE;
 		g_hash_table_remove(l->sessions, identity);
 	}
-	g_cond_broadcast(&l->changed);
-	g_mutex_unlock(&l->lock);
+	pthread_cond_broadcast(&l->changed);
+}
+
+void
+helper_login_cancel(helper_login *l, const char *identity)
+{
+	pthread_mutex_lock(&l->lock);
+	cancel_locked(l, identity);
+	pthread_mutex_unlock(&l->lock);
 }
 
 gboolean
@@ -167,7 +193,10 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	if ((d = p2m_oauth_device_start(account, P2M_SCOPE_DELEGATED, &rule, error)) == NULL)
 		return FALSE;
 	s = g_new0(session, 1);
-	s->refs = 2;  /* the table's and the poll thread's */
+	/* The table's, the poll thread's and ours: a concurrent start for the
+	 * same identity may drop the table's reference, and the poll thread may
+	 * end, while we still log with S below. */
+	s->refs = 3;
 	s->owner = l;
 	s->account = g_strdup(account->name);
 	s->user = g_strdup(user);
@@ -175,15 +204,18 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	s->device_code = g_steal_pointer(&d->device_code);
 	s->interval = d->interval;
 	s->expires_at = d->expires_at;
-	helper_login_cancel(l, s->identity);
-	g_mutex_lock(&l->lock);
-	g_hash_table_insert(l->sessions, s->identity, s);
-	g_mutex_unlock(&l->lock);
+	/* Abandoning the old login and publishing the new one is one step:
+	 * two starts in parallel leave exactly one session in the table. */
+	pthread_mutex_lock(&l->lock);
+	cancel_locked(l, s->identity);
+	g_hash_table_replace(l->sessions, g_strdup(s->identity), s);
+	pthread_mutex_unlock(&l->lock);
 	g_thread_unref(g_thread_new("p2m-login", poll_thread, s));
 	*uri = g_strdup(d->verification_uri);
 	*code = g_strdup(d->user_code);
 	*message = g_strdup(d->message != NULL ? d->message : "");
 	helper_log(LOG_INFO, "%s: device login started", s->identity);
+	session_unref(s);
 	return TRUE;
 }
 
@@ -194,9 +226,9 @@ helper_login_wait(helper_login *l, const char *identity, int wait_ms, GError **e
 	helper_login_state state;
 	session *s;
 
-	g_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->lock);
 	while ((s = g_hash_table_lookup(l->sessions, identity)) != NULL && s->state == HELPER_LOGIN_PENDING
-	       && g_cond_wait_until(&l->changed, &l->lock, until))
+	       && wait_until(l, until))
 		;
 	if (s == NULL) {
 		g_set_error(error, P2M_ERROR, P2M_E_USAGE, "no login is running for %s: start one first", identity);
@@ -206,6 +238,6 @@ helper_login_wait(helper_login *l, const char *identity, int wait_ms, GError **e
 		if (state == HELPER_LOGIN_FAILED && error != NULL)
 			*error = g_error_copy(s->error);
 	}
-	g_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->lock);
 	return state;
 }

@@ -2,11 +2,14 @@
 #include "config.h"
 
 #include <errno.h>
-#include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "helper-log.h"
@@ -20,7 +23,6 @@
 #include "p2m-vault.h"
 
 #define NAME_MAX_LEN  256
-#define MAX_WORKERS   8
 
 /* One connection: the peer, its request and the reply being built. */
 typedef struct {
@@ -237,82 +239,242 @@ dispatch(client *c)
 	}
 }
 
-/* ---- connections ------------------------------------------------------------ */
+/* ---- the server ----------------------------------------------------------------
+ *
+ * The main loop accepts and reads; worker threads run requests.  Reading is
+ * non-blocking and bounded by HELPER_REQUEST_DEADLINE_MS, so an idle or
+ * trickling client costs a file descriptor and a buffer, never a thread.
+ * Connections are counted per peer uid (SO_PEERCRED, taken at accept): a
+ * user over HELPER_MAX_PER_USER, or all users together over HELPER_MAX_USERS,
+ * get a "busy" answer and are closed at once.  Root has its own count and
+ * its own workers, so nothing a user does delays root's requests (the PAM
+ * module's hand-over has a 1 s budget).  The queues and counters use
+ * pthread primitives rather than GMutex: ThreadSanitizer sees those.
+ */
 
+#define ROOT_WORKERS 4
+#define USER_WORKERS 8
+#define REFUSED_LOG_EVERY_US (60 * G_USEC_PER_SEC)
+
+typedef struct conn conn;
+struct conn {
+	helper_server *srv;
+	conn          *next;     /* in a work queue */
+	int            fd;
+	uid_t          uid;
+	gboolean       counted;  /* still counted against its uid's limit */
+	GSource       *io;       /* main thread only, while reading */
+	GSource       *timer;
+	size_t         have;
+	uint8_t        in[P2M_IPC_MAX_FRAME];
+};
+
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t  ready;
+	conn           *head, *tail;
+	gboolean        stopping;
+	pthread_t       threads[USER_WORKERS];
+	unsigned        nthreads;
+	helper_server  *srv;
+} work_queue;
+
+struct helper_server {
+	helper_ctx      *ctx;
+	int              listen_fd;
+	GSource         *accept_src;
+	GHashTable      *reading;     /* conns still reading (main thread only) */
+	work_queue       root_q;
+	work_queue       user_q;
+	pthread_mutex_t  count_lock;
+	GHashTable      *per_uid;     /* non-root uid -> open connections */
+	unsigned         users_open;
+	unsigned         root_open;
+	unsigned         refused;     /* since the last log line (main thread only) */
+	gint64           refused_logged;
+};
+
+/* Counts a new connection from UID; FALSE when it is over its limit. */
 static gboolean
-peer_of(GSocket *sock, client *c)
+admit(helper_server *srv, uid_t uid)
 {
-	g_autoptr(GCredentials) cred = g_socket_get_credentials(sock, NULL);
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	uid_t uid;
+	gboolean ok = FALSE;
+	unsigned n;
 
-	if (cred == NULL || (uid = g_credentials_get_unix_user(cred, NULL)) == (uid_t) -1)
-		return FALSE;
-	c->uid = uid;
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
-		g_strlcpy(c->peer, pw.pw_name, sizeof(c->peer));
-	else
-		g_snprintf(c->peer, sizeof(c->peer), "%u", (unsigned) uid);
-	return TRUE;
-}
-
-/* Read one request frame into BUF before DEADLINE (monotonic µs). */
-static ssize_t
-read_request(GSocket *sock, uint8_t *buf, size_t cap, gint64 deadline)
-{
-	size_t have = 0;
-	p2m_ipc_msg msg;
-
-	for (;;) {
-		gint64 left = deadline - g_get_monotonic_time();
-		ssize_t r;
-		gssize n;
-
-		if (have > 0 && (r = p2m_ipc_parse(buf, have, &msg)) != 0)
-			return r;
-		if (left <= 0 || have == cap || !g_socket_condition_timed_wait(sock, G_IO_IN, left, NULL, NULL))
-			return -1;
-		n = g_socket_receive(sock, (gchar *) buf + have, cap - have, NULL, NULL);
-		if (n <= 0)
-			return -1;
-		have += (size_t) n;
+	pthread_mutex_lock(&srv->count_lock);
+	if (uid == 0) {
+		if ((ok = srv->root_open < HELPER_MAX_ROOT))
+			srv->root_open++;
+	} else {
+		n = GPOINTER_TO_UINT(g_hash_table_lookup(srv->per_uid, GUINT_TO_POINTER(uid)));
+		if ((ok = n < HELPER_MAX_PER_USER && srv->users_open < HELPER_MAX_USERS)) {
+			g_hash_table_insert(srv->per_uid, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n + 1));
+			srv->users_open++;
+		}
 	}
+	pthread_mutex_unlock(&srv->count_lock);
+	return ok;
 }
 
 static void
-send_reply(GSocket *sock, const uint8_t *buf, size_t len, gint64 deadline)
+release(helper_server *srv, uid_t uid)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&srv->count_lock);
+	if (uid == 0) {
+		srv->root_open--;
+	} else {
+		n = GPOINTER_TO_UINT(g_hash_table_lookup(srv->per_uid, GUINT_TO_POINTER(uid)));
+		if (n <= 1)
+			g_hash_table_remove(srv->per_uid, GUINT_TO_POINTER(uid));
+		else
+			g_hash_table_insert(srv->per_uid, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(n - 1));
+		srv->users_open--;
+	}
+	pthread_mutex_unlock(&srv->count_lock);
+}
+
+/* A short ERROR frame without waiting: the socket buffer of a connection we
+ * never answered is empty, and a client that does not read it loses it. */
+static void
+send_error_now(int fd, int code, const char *text)
+{
+	uint8_t buf[512];
+	p2m_ipc_builder b;
+	char num[16];
+	ssize_t len;
+
+	g_snprintf(num, sizeof(num), "%d", code);
+	p2m_ipc_begin(&b, buf, sizeof(buf), P2M_IPC_ERROR);
+	p2m_ipc_add_str(&b, P2M_IPC_F_CODE, num);
+	p2m_ipc_add_str(&b, P2M_IPC_F_TEXT, text);
+	if ((len = p2m_ipc_finish(&b)) > 0 && send(fd, buf, (size_t) len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;  /* the client is gone or not reading: nothing to do */
+}
+
+static void
+conn_release(conn *c)
+{
+	if (c->counted)
+		release(c->srv, c->uid);
+	c->counted = FALSE;
+}
+
+static void
+conn_free(conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	conn_release(c);
+	p2m_wipe(c->in, sizeof(c->in));  /* may have held a password */
+	g_free(c);
+}
+
+/* Main thread: stop watching C (it is being queued or closed). */
+static void
+conn_unwatch(conn *c)
+{
+	if (c->io != NULL) {
+		g_source_destroy(c->io);
+		g_clear_pointer(&c->io, g_source_unref);
+	}
+	if (c->timer != NULL) {
+		g_source_destroy(c->timer);
+		g_clear_pointer(&c->timer, g_source_unref);
+	}
+	g_hash_table_remove(c->srv->reading, c);
+}
+
+static void
+conn_drop(conn *c, int code, const char *text)
+{
+	conn_unwatch(c);
+	if (text != NULL)
+		send_error_now(c->fd, code, text);
+	conn_free(c);
+}
+
+static void
+queue_push(work_queue *q, conn *c)
+{
+	pthread_mutex_lock(&q->lock);
+	c->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	pthread_cond_signal(&q->ready);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* NULL once the server stops. */
+static conn *
+queue_pop(work_queue *q)
+{
+	conn *c;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->head == NULL && !q->stopping)
+		pthread_cond_wait(&q->ready, &q->lock);
+	if ((c = q->head) != NULL && !q->stopping) {
+		q->head = c->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+	} else {
+		c = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return c;
+}
+
+static void
+peer_name(uid_t uid, char *dst, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		g_strlcpy(dst, pw.pw_name, cap);
+	else
+		g_snprintf(dst, cap, "%u", (unsigned) uid);
+}
+
+static void
+send_reply(int fd, const uint8_t *buf, size_t len, gint64 deadline)
 {
 	size_t off = 0;
 
 	while (off < len) {
-		gint64 left = deadline - g_get_monotonic_time();
-		gssize n;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		ssize_t n;
 
-		if (left <= 0 || !g_socket_condition_timed_wait(sock, G_IO_OUT, left, NULL, NULL))
+		if (left <= 0)
 			return;
-		n = g_socket_send_with_blocking(sock, (const gchar *) buf + off, len - off, FALSE, NULL, NULL);
-		if (n <= 0)
+		if (poll(&p, 1, (int) MIN(left, 60000)) < 0 && errno != EINTR)
 			return;
-		off += (size_t) n;
+		n = send(fd, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0)
+			off += (size_t) n;
+		else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return;
 	}
 }
 
-static gboolean
-on_run(GThreadedSocketService *service, GSocketConnection *conn, GObject *source, gpointer data)
+/* A worker: one whole request, parsed and complete, then the reply. */
+static void
+serve_one(helper_server *srv, conn *conn_in)
 {
-	GSocket *sock = g_socket_connection_get_socket(conn);
 	g_autofree client *c = g_new0(client, 1);
-	uint8_t in[P2M_IPC_MAX_FRAME];
-	gint64 deadline = g_get_monotonic_time() + HELPER_CLIENT_DEADLINE_MS * 1000;
-	ssize_t n, out;
+	ssize_t out;
 
-	c->ctx = data;
-	g_socket_set_blocking(sock, FALSE);
-	if (!peer_of(sock, c))
-		return TRUE;
-	if ((n = read_request(sock, in, sizeof(in), deadline)) <= 0 || p2m_ipc_parse(in, (size_t) n, &c->req) <= 0) {
-		reply_error(c, P2M_E_PROTOCOL, "malformed or late request");
+	c->ctx = srv->ctx;
+	c->uid = conn_in->uid;
+	peer_name(c->uid, c->peer, sizeof(c->peer));
+	if (p2m_ipc_parse(conn_in->in, conn_in->have, &c->req) <= 0) {
+		reply_error(c, P2M_E_PROTOCOL, "malformed request");
 	} else {
 		reply_error(c, P2M_E_INTERNAL, "no reply");  /* every handler replaces it */
 		dispatch(c);
@@ -322,13 +484,128 @@ on_run(GThreadedSocketService *service, GSocketConnection *conn, GObject *source
 		reply_error(c, P2M_E_INTERNAL, "reply too large");
 		out = p2m_ipc_finish(&c->reply);
 	}
-	/* The reply gets its own deadline: a slow request (a login's HTTPS
-	 * request) must not cost the client its answer. */
-	send_reply(sock, c->out, (size_t) out, g_get_monotonic_time() + HELPER_CLIENT_DEADLINE_MS * 1000);
-	p2m_wipe(in, sizeof(in));  /* may have held a password */
+	/* The request is done: the client may connect again as soon as it has
+	 * the reply (print2mailctl login asks again at once), so it no longer
+	 * counts; the reply (at most 16 KiB) fits the socket buffer.  It gets its
+	 * own deadline: a slow request (a login's HTTPS request) must not cost
+	 * the client its answer. */
+	conn_release(conn_in);
+	send_reply(conn_in->fd, c->out, (size_t) out, g_get_monotonic_time() + HELPER_REPLY_DEADLINE_MS * 1000);
 	p2m_wipe(c, sizeof(*c));
-	g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
-	return TRUE;
+	conn_free(conn_in);
+}
+
+static void *
+worker(void *data)
+{
+	work_queue *q = data;
+	conn *c;
+
+	while ((c = queue_pop(q)) != NULL)
+		serve_one(q->srv, c);
+	return NULL;
+}
+
+static gboolean
+on_late(gpointer data)
+{
+	conn *c = data;
+
+	conn_drop(c, P2M_E_PROTOCOL, "request not complete in time");
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	conn *c = data;
+	p2m_ipc_msg msg;
+	ssize_t n, r;
+
+	for (;;) {
+		n = recv(fd, c->in + c->have, sizeof(c->in) - c->have, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return G_SOURCE_CONTINUE;
+		if (n <= 0) {
+			conn_drop(c, 0, NULL);  /* gone before a whole frame */
+			return G_SOURCE_REMOVE;
+		}
+		c->have += (size_t) n;
+		if ((r = p2m_ipc_parse(c->in, c->have, &msg)) < 0 || (r == 0 && c->have == sizeof(c->in))) {
+			conn_drop(c, P2M_E_PROTOCOL, "malformed request");
+			return G_SOURCE_REMOVE;
+		}
+		if (r > 0) {
+			/* One request per connection: bytes after it are ignored. */
+			c->have = (size_t) r;
+			conn_unwatch(c);
+			queue_push(c->uid == 0 ? &c->srv->root_q : &c->srv->user_q, c);
+			return G_SOURCE_REMOVE;
+		}
+	}
+}
+
+static void
+note_refused(helper_server *srv, uid_t uid)
+{
+	gint64 now = g_get_monotonic_time();
+
+	srv->refused++;
+	if (now - srv->refused_logged < REFUSED_LOG_EVERY_US && srv->refused_logged != 0)
+		return;
+	helper_log(LOG_WARNING, "too many connections (uid %u at its limit of %d, or %d from all users): "
+	           "refused %u in the last minute", (unsigned) uid, HELPER_MAX_PER_USER, HELPER_MAX_USERS,
+	           srv->refused);
+	srv->refused = 0;
+	srv->refused_logged = now;
+}
+
+static void
+accept_one(helper_server *srv, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	conn *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		close(fd);
+		return;
+	}
+	if (!admit(srv, cred.uid)) {
+		note_refused(srv, cred.uid);
+		send_error_now(fd, P2M_E_HELPER, "print2mail-helper is busy: too many connections "
+		               "from this user; try again");
+		close(fd);
+		return;
+	}
+	c = g_new0(conn, 1);
+	c->srv = srv;
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->counted = TRUE;
+	g_hash_table_add(srv->reading, c);
+	c->io = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	g_source_set_callback(c->io, (GSourceFunc) (void (*)(void)) on_readable, c, NULL);
+	g_source_attach(c->io, NULL);
+	c->timer = g_timeout_source_new(HELPER_REQUEST_DEADLINE_MS);
+	g_source_set_callback(c->timer, on_late, c, NULL);
+	g_source_attach(c->timer, NULL);
+}
+
+static gboolean
+on_accept(gint lfd, GIOCondition cond, gpointer data)
+{
+	helper_server *srv = data;
+	int fd;
+
+	/* Drain the backlog: root's connection may be behind a user's burst. */
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		accept_one(srv, fd);
+	if (errno == EMFILE || errno == ENFILE)
+		helper_log(LOG_ERR, "cannot accept a connection: %s", g_strerror(errno));
+	return G_SOURCE_CONTINUE;
 }
 
 /* ---- the listening socket ---------------------------------------------------- */
@@ -360,48 +637,128 @@ clear_stale(const char *path, GError **error)
 	return TRUE;
 }
 
-static GSocket *
+static int
 listen_at(const char *path, GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(GSocket) sock = NULL;
-	g_autoptr(GSocketAddress) addr = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
 
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: socket path too long", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	/* Our umask is 077; users must reach the socket for login --me, so a
 	 * directory we create is made 0755 explicitly (an existing one is left
 	 * as the admin or systemd's RuntimeDirectoryMode made it). */
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)
 	    && (g_mkdir_with_parents(dir, 0755) != 0 || chmod(dir, 0755) != 0)) {
 		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: cannot create: %s", dir, g_strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (!clear_stale(path, error))
-		return NULL;
-	if ((sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error)) == NULL)
-		return NULL;
-	addr = g_unix_socket_address_new(path);
-	if (!g_socket_bind(sock, addr, FALSE, error) || !g_socket_listen(sock, error))
-		return NULL;
-	/* Everyone may connect (login --me, status); each request is authorized by peer uid. */
-	if (chmod(path, 0666) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: chmod: %s", path, g_strerror(errno));
-		return NULL;
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "socket: %s", g_strerror(errno));
+		return -1;
 	}
-	return g_steal_pointer(&sock);
+	/* A deep backlog: a burst of users' connections must not make root's
+	 * connect() fail while the main loop catches up. */
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0
+	    /* Everyone may connect (login --me, status); each request is authorized by peer uid. */
+	    || chmod(path, 0666) != 0) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: %s", path, g_strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
-GSocketService *
+static gboolean
+queue_start(work_queue *q, helper_server *srv, unsigned n, GError **error)
+{
+	int err;
+
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->ready, NULL);
+	q->srv = srv;
+	for (q->nthreads = 0; q->nthreads < n; q->nthreads++) {
+		if ((err = pthread_create(&q->threads[q->nthreads], NULL, worker, q)) != 0) {
+			g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "cannot start a worker thread: %s", g_strerror(err));
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Waits for the running requests; queued ones are closed unanswered. */
+static void
+queue_stop(work_queue *q)
+{
+	conn *c;
+	unsigned i;
+
+	if (q->srv == NULL)
+		return;  /* never started */
+	pthread_mutex_lock(&q->lock);
+	q->stopping = TRUE;
+	pthread_cond_broadcast(&q->ready);
+	pthread_mutex_unlock(&q->lock);
+	for (i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	while ((c = q->head) != NULL) {
+		q->head = c->next;
+		conn_free(c);
+	}
+	q->tail = NULL;
+	pthread_cond_destroy(&q->ready);
+	pthread_mutex_destroy(&q->lock);
+}
+
+helper_server *
 helper_server_start(helper_ctx *ctx, GError **error)
 {
-	g_autoptr(GSocket) sock = listen_at(ctx->cfg->helper_socket, error);
-	g_autoptr(GSocketService) service = NULL;
+	helper_server *srv = g_new0(helper_server, 1);
 
-	if (sock == NULL)
+	srv->ctx = ctx;
+	srv->listen_fd = -1;
+	pthread_mutex_init(&srv->count_lock, NULL);
+	srv->per_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+	srv->reading = g_hash_table_new(g_direct_hash, g_direct_equal);
+	if (!queue_start(&srv->root_q, srv, ROOT_WORKERS, error)
+	    || !queue_start(&srv->user_q, srv, USER_WORKERS, error)
+	    || (srv->listen_fd = listen_at(ctx->cfg->helper_socket, error)) < 0) {
+		helper_server_free(srv);
 		return NULL;
-	service = g_threaded_socket_service_new(MAX_WORKERS);
-	if (!g_socket_listener_add_socket(G_SOCKET_LISTENER(service), sock, NULL, error))
-		return NULL;
-	g_signal_connect(service, "run", G_CALLBACK(on_run), ctx);
-	g_socket_service_start(service);
-	return g_steal_pointer(&service);
+	}
+	srv->accept_src = g_unix_fd_source_new(srv->listen_fd, G_IO_IN);
+	g_source_set_callback(srv->accept_src, (GSourceFunc) (void (*)(void)) on_accept, srv, NULL);
+	g_source_attach(srv->accept_src, NULL);
+	return srv;
+}
+
+void
+helper_server_free(helper_server *srv)
+{
+	g_autoptr(GList) pending = NULL;
+	GList *l;
+
+	if (srv == NULL)
+		return;
+	if (srv->accept_src != NULL) {
+		g_source_destroy(srv->accept_src);
+		g_source_unref(srv->accept_src);
+	}
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	pending = g_hash_table_get_keys(srv->reading);
+	for (l = pending; l != NULL; l = l->next)
+		conn_drop(l->data, 0, NULL);
+	queue_stop(&srv->root_q);
+	queue_stop(&srv->user_q);
+	g_hash_table_unref(srv->reading);
+	g_hash_table_unref(srv->per_uid);
+	pthread_mutex_destroy(&srv->count_lock);
+	g_free(srv);
 }

@@ -44,7 +44,7 @@ serve(p2m_config *cfg)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	g_autoptr(GSocketService) service = NULL;
+	helper_server *server = NULL;
 	helper_ctx ctx = { cfg, NULL, NULL };
 
 	if (!prepare(cfg, &error)) {
@@ -53,7 +53,7 @@ serve(p2m_config *cfg)
 	}
 	ctx.refresh = helper_refresh_new(cfg);
 	ctx.login = helper_login_new(cfg, ctx.refresh);
-	if ((service = helper_server_start(&ctx, &error)) == NULL) {
+	if ((server = helper_server_start(&ctx, &error)) == NULL) {
 		helper_log(LOG_ERR, "%s", error->message);
 		return EXIT_FAILURE;
 	}
@@ -62,8 +62,7 @@ serve(p2m_config *cfg)
 	helper_refresh_start(ctx.refresh);
 	helper_log(LOG_INFO, "listening on %s, state in %s", cfg->helper_socket, cfg->state_dir);
 	g_main_loop_run(loop);
-	g_socket_service_stop(service);
-	g_socket_listener_close(G_SOCKET_LISTENER(service));
+	helper_server_free(server);
 	unlink(cfg->helper_socket);
 	helper_login_free(ctx.login);
 	helper_refresh_free(ctx.refresh);

@@ -201,7 +201,7 @@ connect_unix(const char *path, long long deadline)
 {
 	struct sockaddr_un sa;
 	socklen_t elen = sizeof(int);
-	int fd, err = 0;
+	int fd, r, err = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -212,9 +212,21 @@ connect_unix(const char *path, long long deadline)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+	/* A non-blocking UNIX connect() fails with EAGAIN, not EINPROGRESS,
+	 * while the listener's backlog is full (other clients' burst): the
+	 * socket is left unconnected, so try again until the deadline. */
+	while ((r = connect(fd, (struct sockaddr *) &sa, sizeof(sa))) != 0 && errno == EAGAIN) {
+		struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+		if (now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (r == 0)
 		return fd;
-	if (errno != EINPROGRESS && errno != EAGAIN)
+	if (errno != EINPROGRESS)
 		goto fail;
 	if (wait_fd(fd, POLLOUT, deadline) != 0)
 		goto fail;
@@ -286,20 +298,66 @@ recv_frame(int fd, uint8_t *resp, size_t cap, long long deadline)
 	}
 }
 
-ssize_t
-p2m_ipc_call(const char *path, const uint8_t *req, size_t req_len,
-             uint8_t *resp, size_t resp_cap, int timeout_ms)
+/* The uid of the process that listens on FD's peer socket; -1 with errno. */
+static int
+peer_uid_of(int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	if (len != sizeof(cred)) {
+		errno = EPROTO;
+		return -1;
+	}
+	*uid = cred.uid;
+	return 0;
+}
+
+/* TRUSTED NULL: any peer; otherwise root or *TRUSTED, checked before a byte is sent. */
+static ssize_t
+call(const char *path, const uid_t *trusted, uid_t *peer, const uint8_t *req, size_t req_len,
+     uint8_t *resp, size_t resp_cap, int timeout_ms)
 {
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	uid_t uid = (uid_t) -1;
 	ssize_t r = -1;
 	int fd, saved;
 
+	if (peer != NULL)
+		*peer = uid;
 	if ((fd = connect_unix(path, deadline)) < 0)
 		return -1;
-	if (send_all(fd, req, req_len, deadline) == 0)
+	if (trusted != NULL && peer_uid_of(fd, &uid) != 0)
+		goto out;
+	if (peer != NULL)
+		*peer = uid;
+	if (trusted != NULL && uid != 0 && uid != *trusted) {
+		errno = EPERM;
+		goto out;
+	}
+	/* A helper that refuses at once (busy) answers and closes before our
+	 * request is sent: its answer is still worth reading. */
+	if (send_all(fd, req, req_len, deadline) == 0 || errno == EPIPE || errno == ECONNRESET)
 		r = recv_frame(fd, resp, resp_cap, deadline);
+out:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return r;
+}
+
+ssize_t
+p2m_ipc_call(const char *path, const uint8_t *req, size_t req_len,
+             uint8_t *resp, size_t resp_cap, int timeout_ms)
+{
+	return call(path, NULL, NULL, req, req_len, resp, resp_cap, timeout_ms);
+}
+
+ssize_t
+p2m_ipc_call_trusted(const char *path, uid_t trusted, uid_t *peer_uid, const uint8_t *req, size_t req_len,
+                     uint8_t *resp, size_t resp_cap, int timeout_ms)
+{
+	return call(path, &trusted, peer_uid, req, req_len, resp, resp_cap, timeout_ms);
 }

@@ -80,4 +80,13 @@ ssize_t p2m_ipc_finish(p2m_ipc_builder *b);   /* frame length, or -1 if it did n
 ssize_t p2m_ipc_call(const char *path, const uint8_t *req, size_t req_len,
                      uint8_t *resp, size_t resp_cap, int timeout_ms);
 
+/* As p2m_ipc_call, but after connecting checks the uid of the process that
+ * listens (SO_PEERCRED): unless it is root or TRUSTED, nothing is sent and
+ * -1 is returned with errno EPERM.  *PEER_UID (when not NULL) receives that
+ * uid, or (uid_t) -1 if the call failed before the check.  For a client
+ * about to send a secret: a socket file owned by root proves nothing about
+ * who serves it. */
+ssize_t p2m_ipc_call_trusted(const char *path, uid_t trusted, uid_t *peer_uid, const uint8_t *req, size_t req_len,
+                             uint8_t *resp, size_t resp_cap, int timeout_ms);
+
 #endif /* P2M_IPC_H */

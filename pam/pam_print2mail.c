@@ -21,7 +21,7 @@
 /*
  * This module never decides anything about a login: every hook returns
  * PAM_IGNORE or PAM_SUCCESS whatever happens, and the whole exchange with the
- * helper is bounded by timeout= (p2m_ipc_call: non-blocking socket + poll, no
+ * helper is bounded by timeout= (p2m_ipc_call_trusted: non-blocking socket + poll, no
  * signals).  No static state: what auth leaves for the session goes through
  * pam_set_data().  Links no GLib: it runs inside every login process.
  */
@@ -161,6 +161,7 @@ helper_call(pam_handle_t *pamh, const p2m_pam_opts *o, uint8_t op, const char *u
 	p2m_ipc_builder b;
 	p2m_ipc_msg msg;
 	p2m_pam_send r = SEND_REFUSED;
+	uid_t peer = (uid_t) -1;
 	ssize_t len, n;
 
 	p2m_ipc_begin(&b, req, sizeof(req), op);
@@ -173,7 +174,15 @@ helper_call(pam_handle_t *pamh, const p2m_pam_opts *o, uint8_t op, const char *u
 	}
 	if (!socket_trusted(pamh, o))
 		goto out;
-	if ((n = p2m_ipc_call(o->socket, req, (size_t) len, resp, sizeof(resp), o->timeout_ms)) < 0) {
+	/* The same trust as the path's owner, for the process behind it: a
+	 * socket file chowned to root can still be served by anyone. */
+	n = p2m_ipc_call_trusted(o->socket, geteuid(), &peer, req, (size_t) len, resp, sizeof(resp), o->timeout_ms);
+	if (n < 0 && errno == EPERM) {
+		pam_syslog(pamh, LOG_WARNING, "%s is served by uid %u, not root: not handing it anything",
+		           o->socket, (unsigned) peer);
+		goto out;
+	}
+	if (n < 0) {
 		r = errno == ETIMEDOUT ? SEND_TIMEOUT : SEND_DOWN;
 		if (o->debug)
 			pam_syslog(pamh, LOG_DEBUG, "print2mail-helper at %s: %s", o->socket, strerror(errno));

@@ -4,11 +4,13 @@
 #
 #   bash scripts/test.sh            # full suite (root: private cupsd, PAM)
 #   BUILD=/tmp/p2m-build scripts/test.sh
-#   SANITIZE=no scripts/test.sh     # skip the ASan/UBSan pass over unit and fuzz tests
+#   SANITIZE=no scripts/test.sh     # skip the sanitizer pass (ASan/UBSan: unit, fuzz and helper
+#                                   # tests; TSan: helper tests)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/_build}
 san_build=${SAN_BUILD:-$top/_build-asan}
+tsan_build=${TSAN_BUILD:-$top/_build-tsan}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -42,20 +44,35 @@ if [ "${SANITIZE:-yes}" = yes ]; then
 	   make -C "$san_build" -j"$jobs" >"$san_build/make.out" 2>&1; then
 		tests=$(cd "$san_build" && make -s print-unit-tests 2>/dev/null)
 		make -C "$san_build" -j"$jobs" check TESTS="$tests" >"$san_build/check.out" 2>&1
+		# The helper's concurrency (issue 9): its integration tests too.
+		tests=$(cd "$san_build" && make -s print-helper-tests 2>/dev/null)
+		make -C "$san_build" -j"$jobs" check TESTS="$tests" >>"$san_build/check.out" 2>&1
 		grep -E '^(FAIL|ERROR|XPASS):' "$san_build/check.out" | head -50
 	else
 		tail -30 "$san_build/make.out" 2>/dev/null
 		echo "ERROR: sanitizer build failed" >>"$san_build/check.out"
 	fi
+	log "helper integration tests under ThreadSanitizer in $tsan_build"
+	mkdir -p "$tsan_build"
+	if (cd "$tsan_build" && "$top/configure" --enable-sanitizers=thread --enable-werror >configure.out 2>&1) &&
+	   make -C "$tsan_build" -j"$jobs" >"$tsan_build/make.out" 2>&1; then
+		tests=$(cd "$tsan_build" && make -s print-helper-tests 2>/dev/null)
+		TSAN_OPTIONS="halt_on_error=1 suppressions=$top/tests/tsan.supp" \
+			make -C "$tsan_build" -j"$jobs" check TESTS="$tests" >"$tsan_build/check.out" 2>&1
+		grep -E '^(FAIL|ERROR|XPASS):' "$tsan_build/check.out" | head -50
+	else
+		tail -30 "$tsan_build/make.out" 2>/dev/null
+		echo "ERROR: sanitizer build failed" >>"$tsan_build/check.out"
+	fi
 fi
 
 # One summary over every .trs file of both builds: what CI reads.
-summary=$(find "$build" "$san_build" -name '*.trs' 2>/dev/null | xargs -r cat |
+summary=$(find "$build" "$san_build" "$tsan_build" -name '*.trs' 2>/dev/null | xargs -r cat |
 	awk '/^:test-result: PASS/ {p++} /^:test-result: SKIP/ {s++}
 	     /^:test-result: (FAIL|ERROR|XPASS)/ {f++}
 	     END {printf "%d passed, %d failed, %d skipped\n", p, f, s}')
 san_failed=0
-if [ "${SANITIZE:-yes}" = yes ] && grep -q '^ERROR: sanitizer build failed' "$san_build/check.out" 2>/dev/null; then
+if [ "${SANITIZE:-yes}" = yes ] && grep -q '^ERROR: sanitizer build failed' "$san_build/check.out" "$tsan_build/check.out" 2>/dev/null; then
 	san_failed=1
 fi
 echo

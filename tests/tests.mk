@@ -49,3 +49,12 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## The helper under pressure (issue 9): socket floods from an unprivileged
+## user, parallel logins, the PAM module's peer check.
+TESTS += tests/integration/helper-flood.sh tests/integration/helper-login-race.sh
+## The helper's integration tests: scripts/test.sh's sanitizer pass runs them
+## under ASan and under TSan (--enable-sanitizers=thread).
+print-helper-tests:
+	@echo $(filter tests/integration/helper-% tests/integration/ctl-%,$(TESTS))
+.PHONY: print-helper-tests

@@ -248,6 +248,58 @@ is "$(req 1 secret)" Pw3-alice "and the password still goes over"
 stop_helper
 service login "$OPTS"
 
+# 13. a socket file owned by root but served by a non-root process gets nothing
+#     (the path check passes; SO_PEERCRED says who listens).  Needs root to
+#     run the fake as nobody and chown its socket.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	NB="$W/nb"
+	mkdir -p "$NB"
+	chmod 0711 "$T" "$W"
+	chmod 0777 "$NB"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$PYTHON3" - "$NB/helper.sock" "$NB/got" <<'PY' >"$W/nb.log" 2>&1 &
+import socket, sys
+path, got = sys.argv[1:3]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(4)
+open(got + ".ready", "w").close()
+while True:
+    c, _ = srv.accept()
+    c.settimeout(2)
+    data = b""
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+    except OSError:
+        pass
+    with open(got, "a") as f:
+        f.write("%d\n" % len(data))
+    c.close()
+PY
+	NB_PID=$!
+	P2M_PIDS="$P2M_PIDS $NB_PID"
+	i=0
+	while [ ! -e "$NB/got.ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	chown root:root "$NB/helper.sock"
+	is "$(stat -c '%U' "$NB/helper.sock")" root "(the fake helper's socket file is owned by root)"
+	service login "socket=$NB/helper.sock timeout=1000 debug"
+	login login alice Pw3-alice
+	is "$PT_RC" 0 "login succeeds when a non-root process serves the socket"
+	like "$(cat "$W/out")" 'is served by uid 65534, not root: not handing it anything' \
+		"the module names the serving uid and hands nothing over"
+	i=0
+	while [ ! -s "$NB/got" ] && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done
+	is "$(awk '{ n += $1 } END { print n + 0 }' "$NB/got" 2>/dev/null)" 0 "the impostor received no byte (no frame, no password)"
+	kill "$NB_PID" 2>/dev/null
+	wait "$NB_PID" 2>/dev/null
+	service login "$OPTS"
+else
+	ok 0 "# SKIP impostor helper needs root and setpriv"
+fi
+
 # 11. no password in any output or log line, debug on throughout
 for pw in Pw1-alice Pw2-alice Pw3-alice Pw-bob wrong-password; do
 	grep -q -- "$pw" "$W/all-output"; r=$?

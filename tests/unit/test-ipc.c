@@ -203,6 +203,98 @@ test_call(void)
 	rmdir(dir);
 }
 
+/* The caller's own process serving the socket is trusted (as root is), and
+ * the call reports who it was. */
+static void
+test_call_trusted(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("p2m-ipc-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "s", NULL);
+	uint8_t ok_frame[32], req[64], resp[64];
+	p2m_ipc_builder b;
+	GThread *t;
+	server s;
+	uid_t peer = 12345;
+
+	p2m_ipc_begin(&b, ok_frame, sizeof(ok_frame), P2M_IPC_OK);
+	s.listen_fd = listen_at(path);
+	s.reply = (const char *) ok_frame;
+	s.reply_len = (size_t) p2m_ipc_finish(&b);
+	t = g_thread_new("server", serve_one, &s);
+	p2m_ipc_begin(&b, req, sizeof(req), P2M_IPC_STATUS);
+	g_assert_cmpint(p2m_ipc_call_trusted(path, geteuid(), &peer, req, (size_t) p2m_ipc_finish(&b),
+	                                     resp, sizeof(resp), 2000), ==, (ssize_t) s.reply_len);
+	g_thread_join(t);
+	g_assert_cmpuint(peer, ==, geteuid());
+	close(s.listen_fd);
+	unlink(path);
+	/* nobody listening: the peer is unknown */
+	g_assert_cmpint(p2m_ipc_call_trusted(path, geteuid(), &peer, req, 10, resp, sizeof(resp), 100), ==, -1);
+	g_assert_cmpint(errno, ==, ENOENT);
+	g_assert_cmpuint(peer, ==, (uid_t) -1);
+	rmdir(dir);
+}
+
+/* A listener whose backlog is full: the call waits for room (connect()
+ * answers EAGAIN meanwhile) instead of sending on an unconnected socket. */
+typedef struct {
+	server server;
+	int    fillers;
+} backlog_server;
+
+static gpointer
+serve_after_fillers(gpointer data)
+{
+	backlog_server *bs = data;
+	int i;
+
+	g_usleep(G_USEC_PER_SEC / 5);
+	for (i = 0; i < bs->fillers; i++)
+		close(accept(bs->server.listen_fd, NULL, NULL));
+	return serve_one(&bs->server);
+}
+
+static void
+test_call_full_backlog(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("p2m-ipc-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "s", NULL);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t ok_frame[32], req[64], resp[64];
+	int fillers[64];
+	p2m_ipc_builder b;
+	backlog_server bs;
+	GThread *t;
+	int i;
+
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	p2m_ipc_begin(&b, ok_frame, sizeof(ok_frame), P2M_IPC_OK);
+	bs.server.listen_fd = listen_at(path);
+	bs.server.reply = (const char *) ok_frame;
+	bs.server.reply_len = (size_t) p2m_ipc_finish(&b);
+	for (bs.fillers = 0; bs.fillers < (int) G_N_ELEMENTS(fillers); bs.fillers++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+			g_assert_cmpint(errno, ==, EAGAIN);
+			close(fd);
+			break;
+		}
+		fillers[bs.fillers] = fd;
+	}
+	g_assert_cmpint(bs.fillers, <, (int) G_N_ELEMENTS(fillers));
+	t = g_thread_new("server", serve_after_fillers, &bs);
+	p2m_ipc_begin(&b, req, sizeof(req), P2M_IPC_STATUS);
+	g_assert_cmpint(p2m_ipc_call(path, req, (size_t) p2m_ipc_finish(&b), resp, sizeof(resp), 10000),
+	                ==, (ssize_t) bs.server.reply_len);
+	g_thread_join(t);
+	for (i = 0; i < bs.fillers; i++)
+		close(fillers[i]);
+	close(bs.server.listen_fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -212,5 +304,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ipc/malformed", test_malformed);
 	g_test_add_func("/ipc/builder-limits", test_builder_limits);
 	g_test_add_func("/ipc/call", test_call);
+	g_test_add_func("/ipc/call-trusted", test_call_trusted);
+	g_test_add_func("/ipc/call-full-backlog", test_call_full_backlog);
 	return g_test_run();
 }
