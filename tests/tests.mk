@@ -49,3 +49,7 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## ---- instructions that are true, the license line, catalogues, man pages ----
+## (issue 10: README's and the man pages' instructions, tried as written)
+TESTS += tests/integration/cups-instructions.sh
