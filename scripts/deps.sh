@@ -18,10 +18,11 @@ BUILD_PKGS="build-essential gcc make autoconf automake libtool pkgconf gettext
 # 365-like SMTP server and OAuth endpoint (Python with aiosmtpd and
 # cryptography), the test CA (openssl), the web UI (curl), test images
 # (Pillow), PDF checks (poppler-utils), PAM tests (pam_wrapper, pamtester),
-# process and socket checks (procps, iproute2), bench/ peak RSS (time).
+# process and socket checks (procps, iproute2), bench/ peak RSS (time), the
+# manual pages' check (man-db: man --warnings).
 TEST_PKGS="cups cups-daemon cups-client cups-server-common cups-ipp-utils cups-filters fonts-dejavu-core
 	python3 python3-aiosmtpd python3-cryptography python3-pil openssl curl
-	poppler-utils libpam-wrapper pamtester procps iproute2 time"
+	poppler-utils libpam-wrapper pamtester procps iproute2 time man-db"
 # Only for scripts/screenshot.sh: a headless browser.
 SCREENSHOT_PKGS="chromium"
 

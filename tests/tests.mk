@@ -53,3 +53,6 @@ TESTS += tests/servers/selftest.sh
 ## ---- instructions that are true, the license line, catalogues, man pages ----
 ## (issue 10: README's and the man pages' instructions, tried as written)
 TESTS += tests/integration/cups-instructions.sh
+TESTS += tests/integration/po-current.sh tests/integration/man-pages.sh \
+	tests/integration/license-spdx.sh
+EXTRA_DIST += LICENSE
