@@ -54,5 +54,5 @@ TESTS += tests/servers/selftest.sh
 ## (issue 10: README's and the man pages' instructions, tried as written)
 TESTS += tests/integration/cups-instructions.sh
 TESTS += tests/integration/po-current.sh tests/integration/man-pages.sh \
-	tests/integration/license-spdx.sh
+	tests/integration/license-spdx.sh tests/integration/pam-profile.sh
 EXTRA_DIST += LICENSE
