@@ -34,22 +34,33 @@ uninstall-p2m-mo:
 
 ## po/print2mail.pot is checked in, so building needs no xgettext.  After
 ## changing a message: make update-po, translate the new entries in po/*.po
-## (msgfmt --check must stay quiet), commit the .pot and .po files.
+## (msgfmt --check must stay quiet), commit the .pot and .po files.  make
+## check fails while a catalogue's msgids differ from the sources'
+## (tests/integration/po-current.sh builds a fresh template with po-template).
 ## msgids: N_() in the rule table, and p2m_i18n_get(cat, "...") anywhere.
 XGETTEXT = xgettext
 MSGMERGE = msgmerge
-update-po:
+P2M_POT_OUT = $(abs_top_srcdir)/po/print2mail.pot
+P2M_POT_SOURCES = lib/*.c backend/*.c filter/*.c helper/*.c tools/*.c
+## The template is rewritten only when more than its date changed.
+po-template:
 	cd $(srcdir) && $(XGETTEXT) --from-code=UTF-8 --language=C \
 	  --keyword=N_ --keyword=p2m_i18n_get:2 --add-comments=TRANSLATORS: \
 	  --add-location=file --sort-by-file \
 	  --package-name=$(PACKAGE) --package-version=$(VERSION) \
 	  --msgid-bugs-address='$(PACKAGE_BUGREPORT)' \
-	  -o po/print2mail.pot \
-	  `ls lib/*.c backend/*.c filter/*.c helper/*.c tools/*.c 2>/dev/null`
+	  -o $(P2M_POT_OUT).tmp `ls $(P2M_POT_SOURCES) 2>/dev/null`
+	{ echo '# SPDX-License-Identifier: Apache-2.0'; cat $(P2M_POT_OUT).tmp; } >$(P2M_POT_OUT).new
+	rm -f $(P2M_POT_OUT).tmp
+	@grep -v '^"POT-Creation-Date:' $(P2M_POT_OUT).new >$(P2M_POT_OUT).body; \
+	if [ -f $(P2M_POT_OUT) ] && grep -v '^"POT-Creation-Date:' $(P2M_POT_OUT) | \
+	   cmp -s - $(P2M_POT_OUT).body; then rm -f $(P2M_POT_OUT).new; \
+	else mv $(P2M_POT_OUT).new $(P2M_POT_OUT); fi; rm -f $(P2M_POT_OUT).body
+update-po: po-template
 	cd $(srcdir) && for l in $(P2M_LINGUAS); do \
 	  $(MSGMERGE) --quiet --update --backup=none --no-fuzzy-matching po/$$l.po po/print2mail.pot || exit 1; \
 	done
-.PHONY: update-po install-p2m-mo uninstall-p2m-mo
+.PHONY: update-po po-template install-p2m-mo uninstall-p2m-mo
 
 ## ---- generator of the PPD reasons, help page and man page rule list ------
 noinst_PROGRAMS += tools/p2m-gen

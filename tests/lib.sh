@@ -71,6 +71,36 @@ p2m_setup() {
 	mkdir -p "$T/state"
 	chmod 0700 "$T/state"
 	export PRINT2MAIL_CONF="$T/print2mail.conf"
+	# The filter and the backend read catalogues as lp (cupsd, or after the
+	# backend's drop of privileges).
+	PRINT2MAIL_LOCALEDIR=$(p2m_public "$PRINT2MAIL_LOCALEDIR") || exit 1
+}
+
+# p2m_reachable PATH: true when an unprivileged user (nobody) can reach PATH.
+# Only root can switch users, so anyone else reaches what it can.
+p2m_reachable() {
+	[ "$(id -u)" = 0 ] || return 0
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$1" 2>/dev/null
+}
+
+# p2m_public PATH: PATH, or when other users cannot reach it (a clone under
+# /root is 0700) a world-readable copy of it under $T/public, so that steps
+# run as lp or a throwaway user find what they run without anyone's home
+# being opened up.  Prints the path to use (PATH itself when it does not
+# exist yet: the demo builds after its setup).
+p2m_public() {
+	local dst
+	if [ ! -e "$1" ] || p2m_reachable "$1"; then
+		printf '%s\n' "$1"
+		return 0
+	fi
+	dst="$T/public/$(printf '%s' "$1" | sed 's|^/||; s|/|_|g')"
+	if [ ! -e "$dst" ]; then
+		mkdir -p "$T/public" && chmod 0755 "$T/public" &&
+			cp -R "$1" "$dst" && chmod -R a+rX "$dst" ||
+			{ echo "Bail out! cannot copy $1 to $T/public" >&2; return 1; }
+	fi
+	printf '%s\n' "$dst"
 }
 
 # wait_port_file FILE: the port a server wrote once listening (10 s at most).

@@ -58,3 +58,9 @@ TESTS += tests/integration/helper-flood.sh tests/integration/helper-login-race.s
 print-helper-tests:
 	@echo $(filter tests/integration/helper-% tests/integration/ctl-%,$(TESTS))
 .PHONY: print-helper-tests
+## ---- instructions that are true, the license line, catalogues, man pages ----
+## (issue 10: README's and the man pages' instructions, tried as written)
+TESTS += tests/integration/cups-instructions.sh
+TESTS += tests/integration/po-current.sh tests/integration/man-pages.sh \
+	tests/integration/license-spdx.sh tests/integration/pam-profile.sh
+EXTRA_DIST += LICENSE

@@ -3,6 +3,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/helper-lib.sh"
 p2m_setup
+CTL=$(p2m_public "$CTL") || exit 1  # run below as other users: must be reachable
 p2m_start_tokend
 tokend_app '"token_lifetime": 3599'
 helper_conf "client_secret_file = $T/client.secret"

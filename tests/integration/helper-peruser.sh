@@ -23,6 +23,7 @@ peruser_cleanup() {
 	return 0
 }
 p2m_setup
+CTL=$(p2m_public "$CTL") || exit 1  # run below as other users: must be reachable
 trap peruser_cleanup EXIT
 for u in "$U1" "$U2"; do
 	getent passwd "$u" >/dev/null && { echo "Bail out! user $u already exists"; exit 1; }
