@@ -16,6 +16,7 @@
 #include "helper-server.h"
 #include "p2m-error.h"
 #include "p2m-store.h"
+#include "p2m-unpriv.h"
 #include "p2m-vault.h"
 
 static gboolean
@@ -105,6 +106,13 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before any thread starts */
+	/* Also before any thread: every token request runs in a child of
+	 * this unprivileged spawner, never as root. */
+	if (!p2m_unpriv_start_spawner(&error)) {
+		helper_log(LOG_ERR, "%s", error->message);
+		curl_global_cleanup();
+		return EXIT_FAILURE;
+	}
 	rc = serve(cfg);
 	curl_global_cleanup();
 	return rc;

@@ -8,6 +8,7 @@
 #include "p2m-error.h"
 #include "p2m-oauth.h"
 #include "p2m-secret.h"
+#include "p2m-smtp.h"
 
 #define P2M_OAUTH_CONNECT_TIMEOUT 10
 #define P2M_OAUTH_DESC_MAX        300
@@ -109,8 +110,7 @@ on_body(char *data, size_t size, size_t nmemb, void *user)
 }
 
 static gboolean
-setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form *form,
-             reply_sink *sink, char *errbuf)
+setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, reply_sink *sink, char *errbuf)
 {
 	gboolean ok = TRUE;
 
@@ -127,12 +127,21 @@ setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form
 	ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
 	/* The system store stays trusted; ca_file adds an anchor (tests, private PKI). */
 	ok &= curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
-	if (ca_file != NULL)
-		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK;
+	if (ca_pem != NULL) {
+		struct curl_blob blob;
+		gsize len = 0;
+
+		/* Bytes, not a path: root read the file; the child that runs
+		 * this may not be allowed to. */
+		blob.data = (void *) g_bytes_get_data(ca_pem, &len);
+		blob.len = len;
+		blob.flags = CURL_BLOB_COPY;
+		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+	}
 	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) P2M_OAUTH_CONNECT_TIMEOUT) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) P2M_OAUTH_TIMEOUT) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, p2m_oauth_form_body(form)) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
@@ -156,7 +165,7 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 }
 
 gboolean
-p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
+p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
                long *http_status, char **body, gsize *len, GError **error)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -173,7 +182,7 @@ p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
 		goto out;
 	}
 	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
-	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_file, form, &sink, errbuf)) {
+	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, &sink, errbuf)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
@@ -414,6 +423,7 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_devicecode_url(account);
+	g_autoptr(GBytes) ca = NULL;
 	p2m_oauth_device *d = NULL;
 	char *body = NULL;
 	gsize len = 0;
@@ -428,7 +438,8 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	}
 	p2m_oauth_form_add(form, "client_id", account->client_id);
 	p2m_oauth_form_add(form, "scope", scope);
-	if (!p2m_oauth_post(url, account->ca_file, form, &http, &body, &len, error))
+	if (!p2m_smtp_read_ca(account, &ca, error)
+	    || !p2m_oauth_post(url, ca, p2m_oauth_form_body(form), &http, &body, &len, error))
 		return NULL;
 	if (http >= 500) {
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);

@@ -10,16 +10,17 @@
 #include "p2m-error.h"
 #include "p2m-jwt.h"
 #include "p2m-oauth.h"
+#include "p2m-smtp.h"
 #include "p2m-store.h"
+#include "p2m-tokframe.h"
 #include "p2m-token.h"
 #include "p2m-tokstate.h"
+#include "p2m-unpriv.h"
 
 /* Long enough to outwait a refresh the helper is doing right now. */
 #define TOKEN_LOCK_TIMEOUT_MS  ((P2M_OAUTH_TIMEOUT + 15) * 1000)
 #define TOKEN_CACHE_MAX        (40 * 1024)
-#define TOKEN_MAX_LEN          (16 * 1024)
 #define TOKEN_DEFAULT_LIFETIME 3600      /* when expires_in is missing */
-#define TOKEN_MAX_LIFETIME     (7 * 86400)
 #define TOKEN_REFRESH_MARGIN   600       /* renew at most 10 minutes before expiry */
 #define TOKEN_REFRESH_DAILY    86400     /* use refresh tokens at least this often */
 #define DEVICE_GRANT           "urn:ietf:params:oauth:grant-type:device_code"
@@ -44,10 +45,10 @@ now_s(void)
 /* Tokens are opaque, but every real one is printable ASCII; refusing quotes
  * and backslashes lets the cache file be written without an escaper that
  * would leave copies behind. */
-static gboolean
-token_chars_ok(const char *s)
+gboolean
+p2m_token_chars_ok(const char *s)
 {
-	if (s == NULL || s[0] == '\0' || strlen(s) > TOKEN_MAX_LEN)
+	if (s == NULL || s[0] == '\0' || strlen(s) > P2M_TOKEN_MAX_LEN)
 		return FALSE;
 	for (; *s != '\0'; s++)
 		if (*s < 0x21 || *s > 0x7e || *s == '"' || *s == '\\')
@@ -88,12 +89,12 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
 
 	t->access_token = take_secret(obj, "access_token");
 	t->refresh_token = take_secret(obj, "refresh_token");
-	if (t->access_token == NULL || !token_chars_ok(t->access_token->data)) {
+	if (t->access_token == NULL || !p2m_token_chars_ok(t->access_token->data)) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL,
 		                    "token endpoint reply has no usable access_token");
 		return NULL;
 	}
-	if (t->refresh_token != NULL && !token_chars_ok(t->refresh_token->data)) {
+	if (t->refresh_token != NULL && !p2m_token_chars_ok(t->refresh_token->data)) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL,
 		                    "token endpoint reply has a malformed refresh_token");
 		return NULL;
@@ -102,7 +103,7 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
 		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint issued a '%.32s' token, not Bearer", type);
 		return NULL;
 	}
-	if (lifetime <= 0 || lifetime > TOKEN_MAX_LIFETIME) {
+	if (lifetime <= 0 || lifetime > P2M_TOKEN_MAX_LIFETIME) {
 		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply has expires_in %" G_GINT64_FORMAT,
 		            lifetime);
 		return NULL;
@@ -223,11 +224,11 @@ p2m_token_save(const char *state_dir, const char *identity, const p2m_token *t, 
 	if (!p2m_store_ensure_dir(state_dir, error) || !p2m_store_ensure_dir(dir, error))
 		return FALSE;
 	/* Sized up front so growing never leaves an unwiped copy behind. */
-	buf = g_string_sized_new(2 * TOKEN_MAX_LEN + 256);
+	buf = g_string_sized_new(2 * P2M_TOKEN_MAX_LEN + 256);
 	g_string_append(buf, "{\"version\":1");
-	if (t->access_token != NULL && token_chars_ok(t->access_token->data))
+	if (t->access_token != NULL && p2m_token_chars_ok(t->access_token->data))
 		g_string_append_printf(buf, ",\"access_token\":\"%s\"", t->access_token->data);
-	if (t->refresh_token != NULL && token_chars_ok(t->refresh_token->data))
+	if (t->refresh_token != NULL && p2m_token_chars_ok(t->refresh_token->data))
 		g_string_append_printf(buf, ",\"refresh_token\":\"%s\"", t->refresh_token->data);
 	g_string_append_printf(buf, ",\"expires_at\":%" G_GINT64_FORMAT ",\"obtained_at\":%" G_GINT64_FORMAT "}\n",
 	                       t->expires_at, t->obtained_at);
@@ -317,23 +318,94 @@ add_client_credential(p2m_oauth_form *form, const p2m_account *a, const char *ur
 	return TRUE;
 }
 
-/* POST FORM to the account's token endpoint and parse what comes back. */
+/* POST BODY to URL and parse what comes back: what the unprivileged child
+ * does.  *OAUTH_ERROR is the reply's OAuth "error" string, if any. */
 static p2m_token *
-post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
-                const p2m_rule **rule, GError **error)
+post_and_parse(const char *url, GBytes *ca, const char *body, char **oauth_error,
+               const p2m_rule **rule, GError **error)
 {
 	p2m_token *t = NULL;
-	char *body = NULL;
+	char *answer = NULL;
 	gsize len = 0;
 	long http = 0;
 
-	if (!p2m_oauth_post(url, a->ca_file, form, &http, &body, &len, error))
+	if (!p2m_oauth_post(url, ca, body, &http, &answer, &len, error))
 		return NULL;
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 	else
-		parse_reply(body, len, now_s(), (int) http, &t, oauth_error, rule, error);
-	p2m_wipe_free(body);
+		parse_reply(answer, len, now_s(), (int) http, &t, oauth_error, rule, error);
+	p2m_wipe_free(answer);
+	return t;
+}
+
+/* The child's side of post_token_form: REQ is URL, CA (may be empty), BODY. */
+static void
+exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
+{
+	const guint8 *f[3];
+	gsize n[3];
+	const guint8 *p = req;
+	gsize left = req_len;
+	g_autofree char *url = NULL;
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *oauth_error = NULL;
+	g_autoptr(p2m_token) t = NULL;
+	const p2m_rule *rule = NULL;
+	char *body = NULL;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (!p2m_unpriv_get(&p, &left, P2M_UNPRIV_REQUEST_MAX, &f[i], &n[i]))
+			break;
+	if (i < 3) {
+		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed token request");
+	} else {
+		url = g_strndup((const char *) f[0], n[0]);
+		ca = n[1] > 0 ? g_bytes_new_static(f[1], n[1]) : NULL;
+		body = g_strndup((const char *) f[2], n[2]);
+		t = post_and_parse(url, ca, body, &oauth_error, &rule, &err);
+		p2m_wipe(body, n[2]);
+		g_free(body);
+	}
+	if (t != NULL)
+		p2m_tokframe_put_token(reply, t);
+	else
+		p2m_tokframe_put_error(reply, err, rule, oauth_error);
+}
+
+/* POST FORM to the account's token endpoint and parse what comes back, in
+ * a child without root (p2m-unpriv.h): TLS, HTTP and the JSON answer are
+ * hostile input.  Root reads the CA file and re-validates the child's
+ * answer (p2m_tokframe_parse) before anything is stored. */
+static p2m_token *
+post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
+                const p2m_rule **rule, GError **error)
+{
+	const char *body = p2m_oauth_form_body(form);
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	GByteArray *req = NULL, *reply = NULL;
+	p2m_token *t = NULL;
+	gint64 now = now_s();
+	gsize ca_len;
+
+	if (!p2m_smtp_read_ca(a, &ca, error))
+		return NULL;
+	ca_len = ca != NULL ? g_bytes_get_size(ca) : 0;
+	req = g_byte_array_sized_new((guint) (p2m_unpriv_field_size(strlen(url)) + p2m_unpriv_field_size(ca_len)
+	                                      + p2m_unpriv_field_size(strlen(body))));
+	p2m_unpriv_put(req, url, strlen(url));
+	p2m_unpriv_put(req, ca != NULL ? g_bytes_get_data(ca, NULL) : "", ca_len);
+	p2m_unpriv_put(req, body, strlen(body));
+	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
+		p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, rule, error);
+	else
+		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: %s", url, err->message);
+	p2m_unpriv_reply_free(reply);
+	p2m_unpriv_reply_free(req);
 	return t;
 }
 
