@@ -49,3 +49,9 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## No TCP connection while holding root (issue 9 item 4): strace of the
+## backend and the helper, and the pure parser of the unprivileged child's
+## token answer.
+EXTRA_DIST += tests/integration/strace-root.py
+TESTS += tests/integration/noroot-strace.sh
