@@ -55,3 +55,9 @@ TESTS += tests/servers/selftest.sh
 ## token answer.
 EXTRA_DIST += tests/integration/strace-root.py
 TESTS += tests/integration/noroot-strace.sh
+check_PROGRAMS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
+tests_unit_test_unpriv_LDADD = $(P2M_LIBS)
+tests_fuzz_replay_tokframe_SOURCES = tests/fuzz/fuzz-tokframe.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_tokframe_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
+FUZZ_TARGETS += tokframe
