@@ -183,8 +183,10 @@ child_main(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int out, int time
 	alarm((unsigned) timeout_s);
 	if (drop && !p2m_unpriv_drop(P2M_UNPRIV_USER, NULL))
 		_exit(EXIT_DROP);
-	/* Set after the drop, which clears it. */
+	/* After the drop, which clears the first; the second also when
+	 * there was nothing to drop: the child holds the request's secrets. */
 	(void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	(void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reply = g_byte_array_sized_new(P2M_UNPRIV_REPLY_MAX + 1);
 	fn(req, req_len, reply);
 	if (reply->len > P2M_UNPRIV_REPLY_MAX)

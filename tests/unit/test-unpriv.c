@@ -59,6 +59,7 @@ test_run_echo(void)
 	/* As root the child is lp, never root; not dumpable either way. */
 	if (geteuid() == 0)
 		g_assert_null(strstr(text, "uid=0 "));
+	g_test_message("%s", text);
 	g_assert_nonnull(strstr(text, "dumpable=0"));
 	p2m_unpriv_reply_free(reply);
 }
