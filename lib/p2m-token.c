@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "p2m-error.h"
+#include "p2m-ipc.h"
 #include "p2m-jwt.h"
 #include "p2m-oauth.h"
 #include "p2m-smtp.h"
@@ -19,6 +20,8 @@
 
 /* Long enough to outwait a refresh the helper is doing right now. */
 #define TOKEN_LOCK_TIMEOUT_MS  ((P2M_OAUTH_TIMEOUT + 15) * 1000)
+/* A REFRESH asked of the helper: its lock wait plus its request. */
+#define TOKEN_HELPER_TIMEOUT_MS (TOKEN_LOCK_TIMEOUT_MS + P2M_OAUTH_TIMEOUT * 1000)
 #define TOKEN_CACHE_MAX        (40 * 1024)
 #define TOKEN_DEFAULT_LIFETIME 3600      /* when expires_in is missing */
 #define TOKEN_REFRESH_MARGIN   600       /* renew at most 10 minutes before expiry */
@@ -558,6 +561,64 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 	return renew(cfg, a, user, identity, cached, st, rule, error);
 }
 
+/* Ask a running print2mail-helper to renew IDENTITY's token (REFRESH).
+ * Returns the p2m_error it answered (P2M_OK for a renewed token), or -1
+ * when no helper answered (not running, not reachable, not root). */
+static int
+ask_helper(const p2m_config *cfg, const p2m_account *account, const char *user)
+{
+	uint8_t req[1024], resp[P2M_IPC_MAX_FRAME];
+	char code[16] = "";
+	p2m_ipc_builder b;
+	p2m_ipc_msg msg;
+	ssize_t n, len;
+
+	if (cfg->helper_socket == NULL)
+		return -1;
+	p2m_ipc_begin(&b, req, sizeof(req), P2M_IPC_REFRESH);
+	p2m_ipc_add_str(&b, P2M_IPC_F_ACCOUNT, account->name);
+	if (user != NULL)
+		p2m_ipc_add_str(&b, P2M_IPC_F_USER, user);
+	if ((len = p2m_ipc_finish(&b)) < 0)
+		return -1;
+	n = p2m_ipc_call(cfg->helper_socket, req, (size_t) len, resp, sizeof(resp), TOKEN_HELPER_TIMEOUT_MS);
+	if (n < 0 || p2m_ipc_parse(resp, (size_t) n, &msg) <= 0)
+		return -1;
+	if (msg.op == P2M_IPC_OK)
+		return P2M_OK;
+	if (msg.op != P2M_IPC_ERROR || p2m_ipc_field_str(p2m_ipc_find(&msg, P2M_IPC_F_CODE), code, sizeof(code)) != 0)
+		return -1;
+	n = g_ascii_strtoll(code, NULL, 10);
+	return n > 0 && n < P2M_E__COUNT && n != P2M_E_PERMISSION ? (int) n : -1;
+}
+
+/* After the helper answered: its token, or the endpoint's answer it
+ * recorded (a refusal with its rule, or unreachable).  NULL with no ERROR
+ * when the job should try itself (any other failure: those need no
+ * network, and give the job its own exact error). */
+static p2m_token *
+helper_result(const p2m_config *cfg, const char *identity, int answer, gint64 asked_at,
+              const p2m_rule **rule, GError **error)
+{
+	g_autoptr(p2m_tokstate) st = p2m_tokstate_load(cfg->state_dir, identity, NULL);
+	g_autoptr(p2m_token) cached = NULL;
+	const p2m_rule *r;
+
+	if (st == NULL || !p2m_token_load(cfg->state_dir, identity, &cached, NULL))
+		return NULL;
+	if (answer == P2M_OK)
+		return p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s())
+		       ? g_steal_pointer(&cached) : NULL;
+	if ((answer != P2M_E_TOKEN && answer != P2M_E_TOKEN_UNAVAILABLE) || st->error_rule == NULL
+	    || st->error_time < asked_at || (r = p2m_rules_find(st->error_rule)) == NULL)
+		return NULL;
+	if (rule != NULL && answer == P2M_E_TOKEN)
+		*rule = r;
+	g_set_error_literal(error, P2M_ERROR, answer,
+	                    st->error_message != NULL ? st->error_message : "the token endpoint refused");
+	return NULL;
+}
+
 p2m_token *
 p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
               const p2m_rule **rule, GError **error)
@@ -565,6 +626,10 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 	g_autofree char *identity = p2m_token_identity(account, user);
 	g_autoptr(p2m_tokstate) st = NULL;
 	g_autoptr(p2m_token) cached = NULL;
+	g_autoptr(GError) herr = NULL;
+	p2m_token *t;
+	gint64 asked_at;
+	int answer;
 
 	if (rule != NULL)
 		*rule = NULL;
@@ -577,8 +642,19 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 		return NULL;
 	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s()))
 		return g_steal_pointer(&cached);
-	/* Missing, about to expire, or a recorded refusal: try once ourselves,
-	 * so a fixed credential works without waiting for the helper. */
+	/* Missing, about to expire, or a recorded refusal: the running helper
+	 * renews it (and records what the endpoint said) ... */
+	asked_at = now_s();
+	if ((answer = ask_helper(cfg, account, user)) >= 0) {
+		if ((t = helper_result(cfg, identity, answer, asked_at, rule, &herr)) != NULL)
+			return t;
+		if (herr != NULL) {
+			g_propagate_error(error, g_steal_pointer(&herr));
+			return NULL;
+		}
+	}
+	/* ... else the job tries once itself, so a fixed credential works
+	 * without waiting for the helper. */
 	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, rule, error);
 }
 

@@ -81,10 +81,14 @@ start_helper
 wait_for 20 at_least 2 client_credentials
 ok $? "the helper fetched the account's token at start"
 rm -rf "$T/state/tokens"
+before=$(token_requests client_credentials)
 traced_backend helper 73
 is "$BACKEND_RC" "$RC_OK" "XOAUTH2, helper up: exit OK"
 is "$(mail_count)" 3 "XOAUTH2, helper up: delivered"
 check_connects helper "XOAUTH2, helper up" "$SMTP_PORT"
+is "$(grep -c "port=$TOKEN_PORT\$" "$T/helper.connects")" 0 \
+	"XOAUTH2, helper up: the backend asked the helper instead of the token endpoint"
+is "$(token_requests client_credentials)" $((before + 1)) "XOAUTH2, helper up: the helper made one token request"
 stop_helper
 
 # 4. The helper itself, traced while it fetches a token at start.
