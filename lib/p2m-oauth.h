@@ -31,6 +31,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_oauth_form, p2m_oauth_form_free)
 gboolean p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
                         long *http_status, char **body, gsize *len, GError **error);
 
+/* A POST for the unprivileged child (p2m-unpriv.h): URL, the CA PEM (may
+ * be NULL) and the form body packed into one buffer, sized once so that
+ * the secrets in the body leave no copy behind (free it with
+ * p2m_unpriv_reply_free).  Unpack gives pointers into REQ (*ca a static
+ * GBytes over it, NULL when empty) and a copy of the body the caller wipes;
+ * FALSE when REQ is malformed. */
+GByteArray *p2m_oauth_request_pack(const char *url, GBytes *ca_pem, const char *form_body);
+gboolean p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem, char **form_body);
+
 /* Pure: parse JSON text of at most P2M_OAUTH_REPLY_MAX bytes whose root must
  * be an object; the parser owns *root.  Malformed -> NULL, P2M_E_PROTOCOL. */
 JsonParser *p2m_oauth_parse_object(const char *json, gsize len, JsonObject **root, GError **error);

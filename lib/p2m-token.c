@@ -342,14 +342,10 @@ post_and_parse(const char *url, GBytes *ca, const char *body, char **oauth_error
 	return t;
 }
 
-/* The child's side of post_token_form: REQ is URL, CA (may be empty), BODY. */
+/* The child's side of post_token_form (REQ: p2m_oauth_request_pack). */
 static void
 exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 {
-	const guint8 *f[3];
-	gsize n[3];
-	const guint8 *p = req;
-	gsize left = req_len;
 	g_autofree char *url = NULL;
 	g_autoptr(GBytes) ca = NULL;
 	g_autoptr(GError) err = NULL;
@@ -357,21 +353,14 @@ exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 	g_autoptr(p2m_token) t = NULL;
 	const p2m_rule *rule = NULL;
 	char *body = NULL;
-	int i;
 
-	for (i = 0; i < 3; i++)
-		if (!p2m_unpriv_get(&p, &left, P2M_UNPRIV_REQUEST_MAX, &f[i], &n[i]))
-			break;
-	if (i < 3) {
+	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &body))
 		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed token request");
-	} else {
-		url = g_strndup((const char *) f[0], n[0]);
-		ca = n[1] > 0 ? g_bytes_new_static(f[1], n[1]) : NULL;
-		body = g_strndup((const char *) f[2], n[2]);
+	else
 		t = post_and_parse(url, ca, body, &oauth_error, &rule, &err);
-		p2m_wipe(body, n[2]);
-		g_free(body);
-	}
+	if (body != NULL)
+		p2m_wipe(body, strlen(body));
+	g_free(body);
 	if (t != NULL)
 		p2m_tokframe_put_token(reply, t);
 	else
@@ -386,22 +375,15 @@ static p2m_token *
 post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
                 const p2m_rule **rule, GError **error)
 {
-	const char *body = p2m_oauth_form_body(form);
 	g_autoptr(GBytes) ca = NULL;
 	g_autoptr(GError) err = NULL;
 	GByteArray *req = NULL, *reply = NULL;
 	p2m_token *t = NULL;
 	gint64 now = now_s();
-	gsize ca_len;
 
 	if (!p2m_smtp_read_ca(a, &ca, error))
 		return NULL;
-	ca_len = ca != NULL ? g_bytes_get_size(ca) : 0;
-	req = g_byte_array_sized_new((guint) (p2m_unpriv_field_size(strlen(url)) + p2m_unpriv_field_size(ca_len)
-	                                      + p2m_unpriv_field_size(strlen(body))));
-	p2m_unpriv_put(req, url, strlen(url));
-	p2m_unpriv_put(req, ca != NULL ? g_bytes_get_data(ca, NULL) : "", ca_len);
-	p2m_unpriv_put(req, body, strlen(body));
+	req = p2m_oauth_request_pack(url, ca, p2m_oauth_form_body(form));
 	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
 		p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, rule, error);
 	else

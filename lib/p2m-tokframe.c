@@ -17,6 +17,7 @@
 #define HEAD_LEN    6
 #define KIND_TOKEN  'T'
 #define KIND_ERROR  'E'
+#define KIND_DEVICE 'D'
 #define NUM_MAX     12
 
 static void
@@ -57,6 +58,23 @@ p2m_tokframe_put_error(GByteArray *out, const GError *e, const p2m_rule *rule, c
 	put_str(out, rule != NULL ? rule->id : NULL);
 	put_str(out, oauth_error != NULL && strlen(oauth_error) <= P2M_TOKFRAME_OAUTH_MAX ? oauth_error : NULL);
 	put_str(out, msg[0] != '\0' ? msg : "the token exchange failed");
+}
+
+void
+p2m_tokframe_put_device(GByteArray *out, const p2m_oauth_device *d, gint64 now)
+{
+	g_autofree char *msg = p2m_job_clean_line(d->message != NULL ? d->message : "", P2M_TOKFRAME_TEXT_MAX);
+	char interval[NUM_MAX + 1], life[NUM_MAX + 1];
+
+	g_snprintf(interval, sizeof(interval), "%d", d->interval);
+	g_snprintf(life, sizeof(life), "%" G_GINT64_FORMAT, d->expires_at - now);
+	put_head(out, KIND_DEVICE);
+	put_str(out, d->device_code);
+	put_str(out, d->user_code);
+	put_str(out, d->verification_uri);
+	put_str(out, msg);
+	put_str(out, interval);
+	put_str(out, life);
 }
 
 /* ---- the parser ---------------------------------------------------------------- */
@@ -126,6 +144,20 @@ code_ok(gint64 code)
 	default:
 		return FALSE;
 	}
+}
+
+/* Printable ASCII (no space), 1 to MAX bytes. */
+static gboolean
+code_chars_ok(const char *s, gsize max)
+{
+	gsize n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return FALSE;
+	for (; *s != '\0'; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return FALSE;
+	return TRUE;
 }
 
 static void
@@ -199,6 +231,58 @@ parse_error(const guint8 *p, gsize left, char **oauth_error, const p2m_rule **ru
 	if (oauth_error != NULL && oauth[0] != '\0')
 		*oauth_error = g_strdup(oauth);
 	g_set_error_literal(error, P2M_ERROR, (int) c, msg);
+}
+
+static gboolean
+parse_device(const guint8 *p, gsize left, gint64 now, p2m_oauth_device **out, GError **error)
+{
+	g_autofree char *code = take(&p, &left, P2M_TOKEN_MAX_LEN);
+	g_autofree char *user = take(&p, &left, 64);
+	g_autofree char *uri = take(&p, &left, 512);
+	g_autofree char *msg = take(&p, &left, P2M_TOKFRAME_TEXT_MAX);
+	g_autofree char *interval = take(&p, &left, NUM_MAX);
+	g_autofree char *life = take(&p, &left, NUM_MAX);
+	gint64 every = 0, lifetime = 0;
+
+	if (code == NULL || user == NULL || uri == NULL || msg == NULL || interval == NULL || life == NULL || left != 0)
+		malformed(error, "truncated or trailing bytes");
+	else if (!p2m_token_chars_ok(code) || !code_chars_ok(user, 64) || !code_chars_ok(uri, 512))
+		malformed(error, "a code or URI with characters no code has");
+	else if (msg[0] != '\0' && !text_ok(msg))
+		malformed(error, "a message with control characters or invalid UTF-8");
+	else if (!number(interval, 300, &every) || every < 1 || !number(life, 86400, &lifetime) || lifetime < 1)
+		malformed(error, "interval or lifetime out of range");
+	else {
+		*out = g_new0(p2m_oauth_device, 1);
+		(*out)->device_code = g_steal_pointer(&code);
+		(*out)->user_code = g_steal_pointer(&user);
+		(*out)->verification_uri = g_steal_pointer(&uri);
+		(*out)->message = msg[0] != '\0' ? g_steal_pointer(&msg) : NULL;
+		(*out)->interval = (int) every;
+		(*out)->expires_at = now + lifetime;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+p2m_tokframe_parse_device(const guint8 *buf, gsize len, gint64 now, p2m_oauth_device **out,
+                          const p2m_rule **rule, GError **error)
+{
+	*out = NULL;
+	if (rule != NULL)
+		*rule = NULL;
+	if (len > P2M_TOKFRAME_MAX || len < HEAD_LEN || memcmp(buf, MAGIC, 4) != 0 || buf[4] != FRAME_VERSION) {
+		malformed(error, "no frame header");
+		return FALSE;
+	}
+	if (buf[5] == KIND_DEVICE)
+		return parse_device(buf + HEAD_LEN, len - HEAD_LEN, now, out, error);
+	if (buf[5] == KIND_ERROR)
+		parse_error(buf + HEAD_LEN, len - HEAD_LEN, NULL, rule, error);
+	else
+		malformed(error, "unknown kind");
+	return FALSE;
 }
 
 gboolean

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "p2m-oauth.h"
 #include "p2m-rules.h"
 #include "p2m-token.h"
 
@@ -12,6 +13,9 @@
  * A frame is "P2TK", a version byte (1), a kind byte, then fields, each a
  * 4-byte big-endian length and that many bytes (p2m_unpriv_put):
  *   kind 'T' (a token): access token, refresh token (empty: none),
+ *            lifetime in seconds (decimal);
+ *   kind 'D' (a device code, RFC 8628): device code, user code,
+ *            verification URI, message (may be empty), interval and
  *            lifetime in seconds (decimal);
  *   kind 'E' (a failure): p2m_error code (decimal), rule id (empty: the
  *            code's own), OAuth "error" string (may be empty), message.
@@ -40,5 +44,15 @@ void p2m_tokframe_put_error(GByteArray *out, const GError *e, const p2m_rule *ru
  */
 gboolean p2m_tokframe_parse(const guint8 *buf, gsize len, gint64 now, p2m_token **out, char **oauth_error,
                             const p2m_rule **rule, GError **error);
+
+/* Append D (its lifetime counted from NOW) to OUT; the message is cleaned
+ * to one line of at most P2M_TOKFRAME_TEXT_MAX bytes. */
+void p2m_tokframe_put_device(GByteArray *out, const p2m_oauth_device *d, gint64 now);
+/* Pure: as p2m_tokframe_parse, for a device-code frame: TRUE and *out
+ * (expires_at = NOW + lifetime, 1 s to a day; interval 1 to 300 s; codes
+ * printable ASCII, user code at most 64 bytes, URI at most 512, texts one
+ * line), or FALSE for a failure frame (as above) or anything else. */
+gboolean p2m_tokframe_parse_device(const guint8 *buf, gsize len, gint64 now, p2m_oauth_device **out,
+                                   const p2m_rule **rule, GError **error);
 
 #endif /* P2M_TOKFRAME_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-tokframe.c - libFuzzer target: the unprivileged child's token answer through root's pure parser. */
+/* fuzz-tokframe.c - libFuzzer target: the unprivileged child's token and device-code answers through root's pure parsers. */
 #include "config.h"
 
 #include <glib.h>
@@ -16,6 +16,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	p2m_token *t = NULL;
+	p2m_oauth_device *d = NULL;
 	const p2m_rule *rule = NULL;
 	char *oauth = NULL;
 	GError *error = NULL;
@@ -35,6 +36,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	p2m_token_free(t);
 	g_free(oauth);
+	g_clear_error(&error);
+	ok = p2m_tokframe_parse_device(data, size, 1000, &d, &rule, &error);
+	if (ok != (d != NULL) || ok == (error != NULL))
+		abort();
+	if (d != NULL && (d->device_code == NULL || d->user_code == NULL || d->verification_uri == NULL
+	                  || d->interval < 1 || d->interval > 300 || d->expires_at <= 1000))
+		abort();
+	p2m_oauth_device_free(d);
 	g_clear_error(&error);
 	return 0;
 }

@@ -164,6 +164,42 @@ test_frame_error(void)
 	g_assert_cmpstr(oauth, ==, "invalid_client");
 }
 
+static void
+test_frame_device(void)
+{
+	g_autoptr(GByteArray) b = g_byte_array_new();
+	g_autoptr(p2m_oauth_device) in = g_new0(p2m_oauth_device, 1);
+	g_autoptr(p2m_oauth_device) out = NULL;
+	g_autoptr(GError) error = NULL;
+	p2m_token *t = NULL;
+
+	in->device_code = g_strdup("DAQABAAEAAAD--device_code");
+	in->user_code = g_strdup("HJTP-SBBP");
+	in->verification_uri = g_strdup("https://microsoft.com/devicelogin");
+	in->message = g_strdup("To sign in,\nuse a web browser");
+	in->interval = 5;
+	in->expires_at = 1900;
+	p2m_tokframe_put_device(b, in, 1000);
+	g_assert_true(p2m_tokframe_parse_device(b->data, b->len, 2000, &out, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(out->device_code, ==, in->device_code);
+	g_assert_cmpstr(out->user_code, ==, "HJTP-SBBP");
+	g_assert_cmpstr(out->verification_uri, ==, in->verification_uri);
+	g_assert_cmpstr(out->message, ==, "To sign in, use a web browser");
+	g_assert_cmpint(out->interval, ==, 5);
+	g_assert_cmpint(out->expires_at, ==, 2900);
+	/* a device frame is no token, and a token frame no device code */
+	g_assert_false(p2m_tokframe_parse(b->data, b->len, 2000, &t, NULL, NULL, &error));
+	g_assert_error(error, P2M_ERROR, P2M_E_PROTOCOL);
+	g_clear_error(&error);
+	g_byte_array_set_size(b, 0);
+	in->interval = 301;
+	p2m_tokframe_put_device(b, in, 1000);
+	g_clear_pointer(&out, p2m_oauth_device_free);
+	g_assert_false(p2m_tokframe_parse_device(b->data, b->len, 2000, &out, NULL, &error));
+	g_assert_error(error, P2M_ERROR, P2M_E_PROTOCOL);
+}
+
 /* A valid frame with one byte changed, cut or grown must never pass as a token it is not. */
 static void
 test_frame_hostile(void)
@@ -221,6 +257,7 @@ main(int argc, char **argv)
 	g_test_add_func("/unpriv/fields", test_fields);
 	g_test_add_func("/tokframe/token", test_frame_token);
 	g_test_add_func("/tokframe/error", test_frame_error);
+	g_test_add_func("/tokframe/device", test_frame_device);
 	g_test_add_func("/tokframe/hostile", test_frame_hostile);
 	return g_test_run();
 }
