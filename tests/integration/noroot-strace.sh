@@ -18,7 +18,8 @@ p2m_setup
 p2m_start_syslog
 CLIENT=11111111-aaaa-4bbb-8ccc-000000000009
 SECRET='app-S3cret-value~noroot'
-tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"$SECRET\", \"mailbox\": \"scanner@contoso.com\"}}}"
+tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"$SECRET\", \"mailbox\": \"scanner@contoso.com\"},
+	\"pub1\": {\"public_client\": true, \"tenant\": \"contoso.com\"}}, \"device_interval\": 1, \"device_approve_after\": 2}"
 p2m_start_tokend
 smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PASSWORD\"}, \"token_db\": \"$T/tokend/tokens.jsonl\"}"
 p2m_start_smtp
@@ -107,5 +108,31 @@ wait "$STRACE_PID" 2>/dev/null
 check_connects helperd "traced helper" "$TOKEN_PORT"
 ok "$([ -z "$(find "$T/state" ! -user root)" ]; echo $?)" "traced helper: everything in the store is root's"
 is "$(find "$T/state/tokens" -type f -perm /077 | wc -l)" 0 "traced helper: token files stay 0600"
+
+# 5. The helper's device-code login (print2mailctl login), traced: the
+# devicecode request and every poll run in its unprivileged children.
+{
+	printf '\n[account desk]\nserver = 127.0.0.1\nport = %s\nca_file = %s\nfrom = desk@contoso.com\n' \
+		"$SMTP_PORT" "$T/certs/ca.pem"
+	printf 'auth = xoauth2\noauth_flow = device-code\ntenant = contoso.com\nclient_id = pub1\noauth_authority = %s\n' \
+		"$AUTHORITY"
+} >>"$PRINT2MAIL_CONF"
+"$STRACE" -f -qq -o "$T/devlogin.strace" -e trace="$TRACE" \
+	"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
+STRACE_PID=$!
+P2M_PIDS="$P2M_PIDS $STRACE_PID"
+wait_for 10 test -S "$T/run/helper.sock"
+out=$("$CTL" login desk 2>&1)
+is $? 0 "traced helper: print2mailctl login desk signed in"
+like "$out" 'enter the code [A-Z]{4}-[A-Z]{4}' "traced helper: the login showed the user code"
+kill -TERM "$(pgrep -P "$STRACE_PID" | head -n 1)" 2>/dev/null
+wait "$STRACE_PID" 2>/dev/null
+"$PYTHON3" "$ANALYZE" "$T/devlogin.strace" >"$T/devlogin.connects"
+check_connects devlogin "traced helper, device login" "$TOKEN_PORT"
+ok "$([ "$(grep -c "^user .* port=$TOKEN_PORT\$" "$T/devlogin.connects")" -ge 3 ]; echo $?)" \
+	"traced helper, device login: devicecode request and polls ($(grep -c "port=$TOKEN_PORT\$" "$T/devlogin.connects")) all unprivileged"
+grep -q '"refresh_token"' "$T/state/tokens/desk.json"
+ok $? "traced helper, device login: the token is stored (by root)"
+is "$(stat -c %U:%a "$T/state/tokens/desk.json")" "root:600" "traced helper, device login: token file root's, 0600"
 
 done_testing
