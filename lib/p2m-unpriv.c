@@ -39,6 +39,7 @@ typedef struct {
 
 /* Root's end of the socket to the spawner; -1 = fork the caller instead. */
 static int spawner_fd = -1;
+static pid_t spawner_pid;
 
 /* ---- the field codec ---------------------------------------------------------- */
 
@@ -465,5 +466,12 @@ p2m_unpriv_start_spawner(GError **error)
 	}
 	close(sv[1]);
 	spawner_fd = sv[0];
+	spawner_pid = pid;
 	return TRUE;
+}
+
+GPid
+p2m_unpriv_spawner_pid(void)
+{
+	return spawner_pid;
 }

@@ -38,6 +38,9 @@ gboolean p2m_unpriv_drop(const char *user, GError **error);
  * when fork or socketpair fail.
  */
 gboolean p2m_unpriv_start_spawner(GError **error);
+/* The spawner's pid, or 0 when none was started: a program watches it,
+ * since a dead spawner cannot be forked again once threads run. */
+GPid p2m_unpriv_spawner_pid(void);
 
 /*
  * Run FN(REQ) in a child that is not root (P2M_UNPRIV_USER when this

@@ -135,4 +135,17 @@ grep -q '"refresh_token"' "$T/state/tokens/desk.json"
 ok $? "traced helper, device login: the token is stored (by root)"
 is "$(stat -c %U:%a "$T/state/tokens/desk.json")" "root:600" "traced helper, device login: token file root's, 0600"
 
+# 6. A helper whose unprivileged spawner died cannot renew anything: it
+# says so and exits non-zero (systemd restarts it), instead of failing
+# every refresh for ever.
+start_helper
+SPAWNER=$(pgrep -P "$HELPER_PID" | head -n 1)
+ok "$([ -n "$SPAWNER" ] && [ "$(stat -c %u "/proc/$SPAWNER")" != 0 ]; echo $?)" "the helper's spawner runs unprivileged"
+kill -KILL "$SPAWNER"
+wait_for 10 sh -c "! kill -0 $HELPER_PID 2>/dev/null"
+ok $? "the helper stops when its spawner dies"
+wait "$HELPER_PID"
+ok "$([ $? -ne 0 ]; echo $?)" "... with a failure exit status"
+like "$(cat "$T/helper.log")" 'token requests exited' "... and says why"
+
 done_testing
