@@ -1,6 +1,7 @@
 ## backend/backend.mk - the CUPS backend (fragment of Makefile.am).
 ## Installed 0700 root (see conf/conf.mk): cupsd then runs it as root, so it can read the 0600
-## secrets and the state directory; it drops to lp before the network.
+## secrets and the state directory; it drops to lp before the network (a token
+## it fetches itself comes from a child that is already lp: lib/p2m-unpriv.c).
 backend_PROGRAMS += backend/print2mail
 backend_print2mail_SOURCES = backend/print2mail.c \
 	backend/deliver.c backend/deliver.h \

@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "p2m-error.h"
+#include "p2m-unpriv.h"
 #include "privs.h"
 
 #define SLOT_POLL_MS 250
@@ -66,28 +67,6 @@ p2m_privs_take_slot(const char *state_dir, const char *mailbox, int max_wait_s,
 gboolean
 p2m_privs_drop(GError **error)
 {
-	struct passwd *pw;
-	gid_t gid;
-	uid_t uid;
-
-	if (geteuid() != 0)
-		return TRUE;
-	errno = 0;
-	if ((pw = getpwnam(P2M_PRIVS_USER)) == NULL || pw->pw_uid == 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_PERMISSION, "cannot drop privileges: no user '%s'", P2M_PRIVS_USER);
-		return FALSE;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_PERMISSION, "cannot become '%s': %s", P2M_PRIVS_USER, g_strerror(errno));
-		return FALSE;
-	}
-	/* Checked, not assumed: a setuid that half worked must stop the job. */
-	if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid || setuid(0) == 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_PERMISSION, "dropping privileges to '%s' did not take", P2M_PRIVS_USER);
-		return FALSE;
-	}
-	(void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	return TRUE;
+	/* The same drop as the token request's child: one implementation. */
+	return p2m_unpriv_drop(P2M_PRIVS_USER, error);
 }

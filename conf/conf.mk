@@ -62,7 +62,8 @@ uninstall-p2m-conf:
 
 ## The backend reads root-only secrets and the token store, so cupsd must run
 ## it as root: that is decided by its mode alone (0700: no g+w, o+w, o+x;
-## scheduler/job.c).  It drops to lp itself before touching the network.
+## scheduler/job.c).  It drops to lp itself before touching the network (token
+## requests run in a child that is already lp: lib/p2m-unpriv.c).
 ## cupsd also refuses backends and filters not owned by root.  A data hook:
 ## automake installs backenddir/filterdir programs with the data (their
 ## names lack "exec"), so an exec hook would run before they exist.

@@ -207,7 +207,8 @@ do_refresh(client *c)
 	g_autoptr(p2m_token) t = NULL;
 	const p2m_rule *rule = NULL;
 	const p2m_account *a;
-	char name[NAME_MAX_LEN];
+	char name[NAME_MAX_LEN], user[NAME_MAX_LEN];
+	gboolean for_user;
 
 	if (c->uid != 0) {
 		reply_error(c, P2M_E_PERMISSION, "only root may force a refresh");
@@ -217,11 +218,15 @@ do_refresh(client *c)
 		reply_error(c, P2M_E_ACCOUNT, "REFRESH needs a configured ACCOUNT");
 		return;
 	}
-	if ((t = p2m_token_refresh(c->ctx->cfg, a, NULL, TRUE, &rule, &error)) == NULL) {
+	/* A backend whose cached token is unusable asks here first, so that
+	 * the request runs in the helper's unprivileged child and is recorded
+	 * once; a token another job just renewed is not renewed again. */
+	for_user = field(c, P2M_IPC_F_USER, user, sizeof(user));
+	if ((t = p2m_token_refresh(c->ctx->cfg, a, for_user ? user : NULL, FALSE, &rule, &error)) == NULL) {
 		reply_gerror(c, error, rule);
 		return;
 	}
-	helper_refresh_kick(c->ctx->refresh, a->name, NULL);
+	helper_refresh_kick(c->ctx->refresh, a->name, for_user ? user : NULL);
 	p2m_ipc_begin(&c->reply, c->out, sizeof(c->out), P2M_IPC_OK);
 }
 

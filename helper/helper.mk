@@ -5,7 +5,9 @@ lib_libp2m_la_SOURCES += \
 	lib/p2m-oauth.c lib/p2m-oauth.h \
 	lib/p2m-jwt.c lib/p2m-jwt.h \
 	lib/p2m-tokstate.c lib/p2m-tokstate.h \
-	lib/p2m-token.c lib/p2m-token.h
+	lib/p2m-token.c lib/p2m-token.h \
+	lib/p2m-tokframe.c lib/p2m-tokframe.h \
+	lib/p2m-unpriv.c lib/p2m-unpriv.h
 
 ## The helper socket's framing: plain C, linked by the PAM module too.
 lib_libp2mcore_la_SOURCES += lib/p2m-ipc.c lib/p2m-ipc.h

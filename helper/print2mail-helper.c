@@ -16,13 +16,26 @@
 #include "helper-server.h"
 #include "p2m-error.h"
 #include "p2m-store.h"
+#include "p2m-unpriv.h"
 #include "p2m-vault.h"
+
+static gboolean spawner_died;
 
 static gboolean
 on_quit(gpointer loop)
 {
 	g_main_loop_quit(loop);
 	return G_SOURCE_CONTINUE;
+}
+
+/* Without its spawner the helper could renew nothing (it cannot fork a new
+ * one safely once threads run): exit with an error, so systemd restarts it. */
+static void
+on_spawner_exit(GPid pid, gint status, gpointer loop)
+{
+	helper_log(LOG_ERR, "the unprivileged process that makes token requests exited (status %d); stopping", status);
+	spawner_died = TRUE;
+	g_main_loop_quit(loop);
 }
 
 /* Everything that must hold before we serve: the store and the vault key. */
@@ -59,6 +72,8 @@ serve(p2m_config *cfg)
 	}
 	g_unix_signal_add(SIGTERM, on_quit, loop);
 	g_unix_signal_add(SIGINT, on_quit, loop);
+	if (p2m_unpriv_spawner_pid() > 0)
+		g_child_watch_add(p2m_unpriv_spawner_pid(), on_spawner_exit, loop);
 	helper_refresh_start(ctx.refresh);
 	helper_log(LOG_INFO, "listening on %s, state in %s", cfg->helper_socket, cfg->state_dir);
 	g_main_loop_run(loop);
@@ -67,7 +82,7 @@ serve(p2m_config *cfg)
 	helper_login_free(ctx.login);
 	helper_refresh_free(ctx.refresh);
 	helper_log(LOG_INFO, "stopped");
-	return EXIT_SUCCESS;
+	return spawner_died ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int
@@ -104,6 +119,13 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before any thread starts */
+	/* Also before any thread: every token request runs in a child of
+	 * this unprivileged spawner, never as root. */
+	if (!p2m_unpriv_start_spawner(&error)) {
+		helper_log(LOG_ERR, "%s", error->message);
+		curl_global_cleanup();
+		return EXIT_FAILURE;
+	}
 	rc = serve(cfg);
 	curl_global_cleanup();
 	return rc;

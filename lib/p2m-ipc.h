@@ -25,7 +25,8 @@ typedef enum {
 	P2M_IPC_LOGIN_START  = 4,  /* ACCOUNT, or none = the caller's own login -> OK with URI, CODE, TEXT */
 	P2M_IPC_LOGIN_WAIT   = 5,  /* same identity; waits at most 3 s -> OK with CODE "pending"
 	                            * (ask again) or "done"; ERROR with CODE and TEXT on failure */
-	P2M_IPC_REFRESH      = 6,  /* root: ACCOUNT -> OK (refresh now) */
+	P2M_IPC_REFRESH      = 6,  /* root: ACCOUNT [USER] -> OK once the token is renewed
+	                            * (unless another process just did); ERROR otherwise */
 	P2M_IPC_OK           = 0x80,
 	P2M_IPC_ERROR        = 0x81 /* CODE (p2m_error as decimal text), TEXT */
 } p2m_ipc_op;

@@ -8,6 +8,9 @@
 #include "p2m-error.h"
 #include "p2m-oauth.h"
 #include "p2m-secret.h"
+#include "p2m-smtp.h"
+#include "p2m-tokframe.h"
+#include "p2m-unpriv.h"
 
 #define P2M_OAUTH_CONNECT_TIMEOUT 10
 #define P2M_OAUTH_DESC_MAX        300
@@ -109,8 +112,7 @@ on_body(char *data, size_t size, size_t nmemb, void *user)
 }
 
 static gboolean
-setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form *form,
-             reply_sink *sink, char *errbuf)
+setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, reply_sink *sink, char *errbuf)
 {
 	gboolean ok = TRUE;
 
@@ -127,12 +129,21 @@ setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form
 	ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
 	/* The system store stays trusted; ca_file adds an anchor (tests, private PKI). */
 	ok &= curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
-	if (ca_file != NULL)
-		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK;
+	if (ca_pem != NULL) {
+		struct curl_blob blob;
+		gsize len = 0;
+
+		/* Bytes, not a path: root read the file; the child that runs
+		 * this may not be allowed to. */
+		blob.data = (void *) g_bytes_get_data(ca_pem, &len);
+		blob.len = len;
+		blob.flags = CURL_BLOB_COPY;
+		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+	}
 	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) P2M_OAUTH_CONNECT_TIMEOUT) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) P2M_OAUTH_TIMEOUT) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, p2m_oauth_form_body(form)) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
@@ -156,7 +167,7 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 }
 
 gboolean
-p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
+p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
                long *http_status, char **body, gsize *len, GError **error)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -173,7 +184,7 @@ p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
 		goto out;
 	}
 	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
-	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_file, form, &sink, errbuf)) {
+	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, &sink, errbuf)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
@@ -194,6 +205,38 @@ out:
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	return ok;
+}
+
+GByteArray *
+p2m_oauth_request_pack(const char *url, GBytes *ca_pem, const char *form_body)
+{
+	gsize ca_len = ca_pem != NULL ? g_bytes_get_size(ca_pem) : 0;
+	GByteArray *req = g_byte_array_sized_new((guint) (p2m_unpriv_field_size(strlen(url))
+	                                                  + p2m_unpriv_field_size(ca_len)
+	                                                  + p2m_unpriv_field_size(strlen(form_body))));
+
+	p2m_unpriv_put(req, url, strlen(url));
+	p2m_unpriv_put(req, ca_pem != NULL ? g_bytes_get_data(ca_pem, NULL) : "", ca_len);
+	p2m_unpriv_put(req, form_body, strlen(form_body));
+	return req;
+}
+
+gboolean
+p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem, char **form_body)
+{
+	const guint8 *f[3];
+	gsize n[3];
+	int i;
+
+	*url = *form_body = NULL;
+	*ca_pem = NULL;
+	for (i = 0; i < 3; i++)
+		if (!p2m_unpriv_get(&req, &len, P2M_UNPRIV_REQUEST_MAX, &f[i], &n[i]))
+			return FALSE;
+	*url = g_strndup((const char *) f[0], n[0]);
+	*ca_pem = n[1] > 0 ? g_bytes_new_static(f[1], n[1]) : NULL;
+	*form_body = g_strndup((const char *) f[2], n[2]);
+	return TRUE;
 }
 
 /* ---- JSON replies ----------------------------------------------------------- */
@@ -409,15 +452,48 @@ p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device
 	return TRUE;
 }
 
+/* The child's side of p2m_oauth_device_start: POST, parse, frame. */
+static void
+device_start_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
+{
+	g_autofree char *url = NULL;
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(p2m_oauth_device) d = NULL;
+	const p2m_rule *rule = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	char *form = NULL, *body = NULL;
+	gsize len = 0;
+	long http = 0;
+
+	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &form)) {
+		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed device code request");
+	} else if (p2m_oauth_post(url, ca, form, &http, &body, &len, &err)) {
+		if (http >= 500)
+			g_set_error(&err, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
+		else
+			p2m_oauth_device_parse(body, len, now, &d, &rule, &err);
+	}
+	p2m_wipe_free(body);
+	if (form != NULL)
+		p2m_wipe(form, strlen(form));
+	g_free(form);
+	if (d != NULL)
+		p2m_tokframe_put_device(reply, d, now);
+	else
+		p2m_tokframe_put_error(reply, err, rule, NULL);
+}
+
 p2m_oauth_device *
 p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_rule **rule, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_devicecode_url(account);
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	GByteArray *req = NULL, *reply = NULL;
 	p2m_oauth_device *d = NULL;
-	char *body = NULL;
-	gsize len = 0;
-	long http = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
 	if (rule != NULL)
 		*rule = NULL;
@@ -428,13 +504,16 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	}
 	p2m_oauth_form_add(form, "client_id", account->client_id);
 	p2m_oauth_form_add(form, "scope", scope);
-	if (!p2m_oauth_post(url, account->ca_file, form, &http, &body, &len, error))
+	if (!p2m_smtp_read_ca(account, &ca, error))
 		return NULL;
-	if (http >= 500) {
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
-	} else {
-		p2m_oauth_device_parse(body, len, g_get_real_time() / G_USEC_PER_SEC, &d, rule, error);
-	}
-	p2m_wipe_free(body);
+	/* The exchange and its JSON run without root (p2m-unpriv.h). */
+	req = p2m_oauth_request_pack(url, ca, p2m_oauth_form_body(form));
+	if (p2m_unpriv_run(device_start_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
+		p2m_tokframe_parse_device(reply->data, reply->len, now, &d, rule, error);
+	else
+		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: %s", url, err->message);
+	p2m_unpriv_reply_free(reply);
+	p2m_unpriv_reply_free(req);
 	return d;
 }

@@ -8,18 +8,22 @@
 #include <unistd.h>
 
 #include "p2m-error.h"
+#include "p2m-ipc.h"
 #include "p2m-jwt.h"
 #include "p2m-oauth.h"
+#include "p2m-smtp.h"
 #include "p2m-store.h"
+#include "p2m-tokframe.h"
 #include "p2m-token.h"
 #include "p2m-tokstate.h"
+#include "p2m-unpriv.h"
 
 /* Long enough to outwait a refresh the helper is doing right now. */
 #define TOKEN_LOCK_TIMEOUT_MS  ((P2M_OAUTH_TIMEOUT + 15) * 1000)
+/* A REFRESH asked of the helper: its lock wait plus its request. */
+#define TOKEN_HELPER_TIMEOUT_MS (TOKEN_LOCK_TIMEOUT_MS + P2M_OAUTH_TIMEOUT * 1000)
 #define TOKEN_CACHE_MAX        (40 * 1024)
-#define TOKEN_MAX_LEN          (16 * 1024)
 #define TOKEN_DEFAULT_LIFETIME 3600      /* when expires_in is missing */
-#define TOKEN_MAX_LIFETIME     (7 * 86400)
 #define TOKEN_REFRESH_MARGIN   600       /* renew at most 10 minutes before expiry */
 #define TOKEN_REFRESH_DAILY    86400     /* use refresh tokens at least this often */
 #define DEVICE_GRANT           "urn:ietf:params:oauth:grant-type:device_code"
@@ -44,10 +48,10 @@ now_s(void)
 /* Tokens are opaque, but every real one is printable ASCII; refusing quotes
  * and backslashes lets the cache file be written without an escaper that
  * would leave copies behind. */
-static gboolean
-token_chars_ok(const char *s)
+gboolean
+p2m_token_chars_ok(const char *s)
 {
-	if (s == NULL || s[0] == '\0' || strlen(s) > TOKEN_MAX_LEN)
+	if (s == NULL || s[0] == '\0' || strlen(s) > P2M_TOKEN_MAX_LEN)
 		return FALSE;
 	for (; *s != '\0'; s++)
 		if (*s < 0x21 || *s > 0x7e || *s == '"' || *s == '\\')
@@ -88,12 +92,12 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
 
 	t->access_token = take_secret(obj, "access_token");
 	t->refresh_token = take_secret(obj, "refresh_token");
-	if (t->access_token == NULL || !token_chars_ok(t->access_token->data)) {
+	if (t->access_token == NULL || !p2m_token_chars_ok(t->access_token->data)) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL,
 		                    "token endpoint reply has no usable access_token");
 		return NULL;
 	}
-	if (t->refresh_token != NULL && !token_chars_ok(t->refresh_token->data)) {
+	if (t->refresh_token != NULL && !p2m_token_chars_ok(t->refresh_token->data)) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_PROTOCOL,
 		                    "token endpoint reply has a malformed refresh_token");
 		return NULL;
@@ -102,7 +106,7 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
 		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint issued a '%.32s' token, not Bearer", type);
 		return NULL;
 	}
-	if (lifetime <= 0 || lifetime > TOKEN_MAX_LIFETIME) {
+	if (lifetime <= 0 || lifetime > P2M_TOKEN_MAX_LIFETIME) {
 		g_set_error(error, P2M_ERROR, P2M_E_PROTOCOL, "token endpoint reply has expires_in %" G_GINT64_FORMAT,
 		            lifetime);
 		return NULL;
@@ -223,11 +227,11 @@ p2m_token_save(const char *state_dir, const char *identity, const p2m_token *t, 
 	if (!p2m_store_ensure_dir(state_dir, error) || !p2m_store_ensure_dir(dir, error))
 		return FALSE;
 	/* Sized up front so growing never leaves an unwiped copy behind. */
-	buf = g_string_sized_new(2 * TOKEN_MAX_LEN + 256);
+	buf = g_string_sized_new(2 * P2M_TOKEN_MAX_LEN + 256);
 	g_string_append(buf, "{\"version\":1");
-	if (t->access_token != NULL && token_chars_ok(t->access_token->data))
+	if (t->access_token != NULL && p2m_token_chars_ok(t->access_token->data))
 		g_string_append_printf(buf, ",\"access_token\":\"%s\"", t->access_token->data);
-	if (t->refresh_token != NULL && token_chars_ok(t->refresh_token->data))
+	if (t->refresh_token != NULL && p2m_token_chars_ok(t->refresh_token->data))
 		g_string_append_printf(buf, ",\"refresh_token\":\"%s\"", t->refresh_token->data);
 	g_string_append_printf(buf, ",\"expires_at\":%" G_GINT64_FORMAT ",\"obtained_at\":%" G_GINT64_FORMAT "}\n",
 	                       t->expires_at, t->obtained_at);
@@ -317,23 +321,76 @@ add_client_credential(p2m_oauth_form *form, const p2m_account *a, const char *ur
 	return TRUE;
 }
 
-/* POST FORM to the account's token endpoint and parse what comes back. */
+/* POST BODY to URL and parse what comes back: what the unprivileged child
+ * does.  *OAUTH_ERROR is the reply's OAuth "error" string, if any. */
 static p2m_token *
-post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
-                const p2m_rule **rule, GError **error)
+post_and_parse(const char *url, GBytes *ca, const char *body, char **oauth_error,
+               const p2m_rule **rule, GError **error)
 {
 	p2m_token *t = NULL;
-	char *body = NULL;
+	char *answer = NULL;
 	gsize len = 0;
 	long http = 0;
 
-	if (!p2m_oauth_post(url, a->ca_file, form, &http, &body, &len, error))
+	if (!p2m_oauth_post(url, ca, body, &http, &answer, &len, error))
 		return NULL;
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 	else
-		parse_reply(body, len, now_s(), (int) http, &t, oauth_error, rule, error);
-	p2m_wipe_free(body);
+		parse_reply(answer, len, now_s(), (int) http, &t, oauth_error, rule, error);
+	p2m_wipe_free(answer);
+	return t;
+}
+
+/* The child's side of post_token_form (REQ: p2m_oauth_request_pack). */
+static void
+exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
+{
+	g_autofree char *url = NULL;
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *oauth_error = NULL;
+	g_autoptr(p2m_token) t = NULL;
+	const p2m_rule *rule = NULL;
+	char *body = NULL;
+
+	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &body))
+		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed token request");
+	else
+		t = post_and_parse(url, ca, body, &oauth_error, &rule, &err);
+	if (body != NULL)
+		p2m_wipe(body, strlen(body));
+	g_free(body);
+	if (t != NULL)
+		p2m_tokframe_put_token(reply, t);
+	else
+		p2m_tokframe_put_error(reply, err, rule, oauth_error);
+}
+
+/* POST FORM to the account's token endpoint and parse what comes back, in
+ * a child without root (p2m-unpriv.h): TLS, HTTP and the JSON answer are
+ * hostile input.  Root reads the CA file and re-validates the child's
+ * answer (p2m_tokframe_parse) before anything is stored. */
+static p2m_token *
+post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
+                const p2m_rule **rule, GError **error)
+{
+	g_autoptr(GBytes) ca = NULL;
+	g_autoptr(GError) err = NULL;
+	GByteArray *req = NULL, *reply = NULL;
+	p2m_token *t = NULL;
+	gint64 now = now_s();
+
+	if (!p2m_smtp_read_ca(a, &ca, error))
+		return NULL;
+	req = p2m_oauth_request_pack(url, ca, p2m_oauth_form_body(form));
+	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
+		p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, rule, error);
+	else
+		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: %s", url, err->message);
+	p2m_unpriv_reply_free(reply);
+	p2m_unpriv_reply_free(req);
 	return t;
 }
 
@@ -486,6 +543,64 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 	return renew(cfg, a, user, identity, cached, st, rule, error);
 }
 
+/* Ask a running print2mail-helper to renew IDENTITY's token (REFRESH).
+ * Returns the p2m_error it answered (P2M_OK for a renewed token), or -1
+ * when no helper answered (not running, not reachable, not root). */
+static int
+ask_helper(const p2m_config *cfg, const p2m_account *account, const char *user)
+{
+	uint8_t req[1024], resp[P2M_IPC_MAX_FRAME];
+	char code[16] = "";
+	p2m_ipc_builder b;
+	p2m_ipc_msg msg;
+	ssize_t n, len;
+
+	if (cfg->helper_socket == NULL)
+		return -1;
+	p2m_ipc_begin(&b, req, sizeof(req), P2M_IPC_REFRESH);
+	p2m_ipc_add_str(&b, P2M_IPC_F_ACCOUNT, account->name);
+	if (user != NULL)
+		p2m_ipc_add_str(&b, P2M_IPC_F_USER, user);
+	if ((len = p2m_ipc_finish(&b)) < 0)
+		return -1;
+	n = p2m_ipc_call(cfg->helper_socket, req, (size_t) len, resp, sizeof(resp), TOKEN_HELPER_TIMEOUT_MS);
+	if (n < 0 || p2m_ipc_parse(resp, (size_t) n, &msg) <= 0)
+		return -1;
+	if (msg.op == P2M_IPC_OK)
+		return P2M_OK;
+	if (msg.op != P2M_IPC_ERROR || p2m_ipc_field_str(p2m_ipc_find(&msg, P2M_IPC_F_CODE), code, sizeof(code)) != 0)
+		return -1;
+	n = g_ascii_strtoll(code, NULL, 10);
+	return n > 0 && n < P2M_E__COUNT && n != P2M_E_PERMISSION ? (int) n : -1;
+}
+
+/* After the helper answered: its token, or the endpoint's answer it
+ * recorded (a refusal with its rule, or unreachable).  NULL with no ERROR
+ * when the job should try itself (any other failure: those need no
+ * network, and give the job its own exact error). */
+static p2m_token *
+helper_result(const p2m_config *cfg, const char *identity, int answer, gint64 asked_at,
+              const p2m_rule **rule, GError **error)
+{
+	g_autoptr(p2m_tokstate) st = p2m_tokstate_load(cfg->state_dir, identity, NULL);
+	g_autoptr(p2m_token) cached = NULL;
+	const p2m_rule *r;
+
+	if (st == NULL || !p2m_token_load(cfg->state_dir, identity, &cached, NULL))
+		return NULL;
+	if (answer == P2M_OK)
+		return p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s())
+		       ? g_steal_pointer(&cached) : NULL;
+	if ((answer != P2M_E_TOKEN && answer != P2M_E_TOKEN_UNAVAILABLE) || st->error_rule == NULL
+	    || st->error_time < asked_at || (r = p2m_rules_find(st->error_rule)) == NULL)
+		return NULL;
+	if (rule != NULL && answer == P2M_E_TOKEN)
+		*rule = r;
+	g_set_error_literal(error, P2M_ERROR, answer,
+	                    st->error_message != NULL ? st->error_message : "the token endpoint refused");
+	return NULL;
+}
+
 p2m_token *
 p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
               const p2m_rule **rule, GError **error)
@@ -493,6 +608,10 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 	g_autofree char *identity = p2m_token_identity(account, user);
 	g_autoptr(p2m_tokstate) st = NULL;
 	g_autoptr(p2m_token) cached = NULL;
+	g_autoptr(GError) herr = NULL;
+	p2m_token *t;
+	gint64 asked_at;
+	int answer;
 
 	if (rule != NULL)
 		*rule = NULL;
@@ -505,8 +624,19 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 		return NULL;
 	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s()))
 		return g_steal_pointer(&cached);
-	/* Missing, about to expire, or a recorded refusal: try once ourselves,
-	 * so a fixed credential works without waiting for the helper. */
+	/* Missing, about to expire, or a recorded refusal: the running helper
+	 * renews it (and records what the endpoint said) ... */
+	asked_at = now_s();
+	if ((answer = ask_helper(cfg, account, user)) >= 0) {
+		if ((t = helper_result(cfg, identity, answer, asked_at, rule, &herr)) != NULL)
+			return t;
+		if (herr != NULL) {
+			g_propagate_error(error, g_steal_pointer(&herr));
+			return NULL;
+		}
+	}
+	/* ... else the job tries once itself, so a fixed credential works
+	 * without waiting for the helper. */
 	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, rule, error);
 }
 

@@ -9,6 +9,8 @@
 #include "p2m-secret.h"
 
 #define P2M_TOKEN_RESPONSE_MAX (64 * 1024)
+#define P2M_TOKEN_MAX_LEN      (16 * 1024)   /* an access or refresh token */
+#define P2M_TOKEN_MAX_LIFETIME (7 * 86400)   /* longer expires_in is refused */
 /* A cached token is used only while it has at least this long to live. */
 #define P2M_TOKEN_MIN_LIFETIME 120
 
@@ -42,6 +44,10 @@ p2m_token *p2m_token_get(const p2m_config *cfg, const p2m_account *account, cons
  * "error_codes"; malformed -> FALSE with P2M_E_PROTOCOL. */
 gboolean p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out,
                                   const p2m_rule **rule, GError **error);
+
+/* Pure: S is a usable token: 1 to P2M_TOKEN_MAX_LEN printable ASCII
+ * characters, no quote or backslash (so cache files need no escaper). */
+gboolean p2m_token_chars_ok(const char *s);
 
 /* ---- helpers shared by the backend, print2mail-helper and print2mailctl ---- */
 

@@ -19,10 +19,11 @@ BUILD_PKGS="build-essential gcc make autoconf automake libtool pkgconf gettext
 # cryptography), the test CA (openssl), the web UI (curl), test images
 # (Pillow), PDF checks (poppler-utils), PAM tests (pam_wrapper, pamtester),
 # process and socket checks (procps, iproute2), bench/ peak RSS (time), the
-# manual pages' check (man-db: man --warnings).
+# manual pages' check (man-db: man --warnings), who connects as which uid
+# (strace).
 TEST_PKGS="cups cups-daemon cups-client cups-server-common cups-ipp-utils cups-filters fonts-dejavu-core
 	python3 python3-aiosmtpd python3-cryptography python3-pil openssl curl
-	poppler-utils libpam-wrapper pamtester procps iproute2 time man-db"
+	poppler-utils libpam-wrapper pamtester procps iproute2 time man-db strace"
 # Only for scripts/screenshot.sh: a headless browser.
 SCREENSHOT_PKGS="chromium"
 

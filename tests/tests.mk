@@ -64,3 +64,14 @@ TESTS += tests/integration/cups-instructions.sh
 TESTS += tests/integration/po-current.sh tests/integration/man-pages.sh \
 	tests/integration/license-spdx.sh tests/integration/pam-profile.sh
 EXTRA_DIST += LICENSE
+## No TCP connection while holding root (issue 9 item 4): strace of the
+## backend and the helper, and the pure parser of the unprivileged child's
+## token answer.
+EXTRA_DIST += tests/integration/strace-root.py
+TESTS += tests/integration/noroot-strace.sh
+check_PROGRAMS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
+tests_unit_test_unpriv_LDADD = $(P2M_LIBS)
+tests_fuzz_replay_tokframe_SOURCES = tests/fuzz/fuzz-tokframe.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_tokframe_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
+FUZZ_TARGETS += tokframe
