@@ -497,6 +497,10 @@ static const p2m_rule rules[] = {
 	  .summary = N_("No credential stored for you"),
 	  .message = N_("print2mail has no credential to send as you. Run print2mailctl login --me or log in to this computer again, then: lp -i {queue}-{job} -H resume"),
 	  .url = U_OAUTH },
+	{ KW_E("user-unproven"), .cls = M_, LOCAL,
+	  .summary = N_("Job user not authenticated by CUPS"),
+	  .message = N_("CUPS did not authenticate who printed this job, so it is not sent as them. The admin runs: lpadmin -p {queue} -o printer-op-policy=print2mail (see README); then print again."),
+	  .url = U_PRN },
 	{ KW_E("no-login"), .cls = A_, LOCAL,
 	  .summary = N_("Nobody has signed in for this account"),
 	  .message = N_("Nobody has signed in for this device-code account yet. Run as root: print2mailctl login ACCOUNT, then: cupsenable {queue}"),
@@ -750,6 +754,7 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_TOKEN] = "aad-refused",
 		[P2M_E_TOKEN_UNAVAILABLE] = "token-unavailable",
 		[P2M_E_NO_CREDENTIAL] = "no-credential",
+		[P2M_E_UNPROVEN] = "user-unproven",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
 	};
