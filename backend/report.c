@@ -183,8 +183,14 @@ p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *
 		return p2m_class_to_cups(P2M_CLASS_NONE);
 	}
 	if (o->err == P2M_E_CANCELED) {
+		/* Not delivered, so never OK: when cupsd canceled or held the job
+		 * it ignores the status (job.c finalize_job acts only on a job it
+		 * still counts as printing), but a SIGTERM it did not send (systemd
+		 * stopping the whole cups.service cgroup on restart) reaches us
+		 * while the job is still "processing", and OK would record an
+		 * undelivered job as completed.  RETRY keeps it; DESIGN-NOTES 13. */
 		p2m_report_line("INFO", p2m_i18n_get(cat, p2m_error_message(P2M_E_CANCELED)));
-		return p2m_class_to_cups(P2M_CLASS_NONE);
+		return p2m_class_to_cups(P2M_CLASS_TRANSIENT);
 	}
 	if (cls == P2M_CLASS_ACCOUNT && o->rule != NULL) {
 		clear_reasons(ours, o->rule->keyword, TRUE);
