@@ -541,6 +541,7 @@ static const char *const extra_msgids[] = {
 	N_("More: %s"),
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
+	N_("Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"),
 	NULL
 };
 

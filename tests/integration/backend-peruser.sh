@@ -66,6 +66,27 @@ like "$BACKEND_ERR" '^ATTR: auth-info-required=username,password$' "wrong user p
 unlike "$BACKEND_ERR" '^STATE: \+com\.print2mail' "wrong user password: the queue is not stopped"
 check_one_error "wrong user password"
 
+# ---- one user's mailbox refusal holds only that user's job (issue 9) -------------
+# refused STAGE REPLY RULE: alice's own credential, the server refuses at STAGE:
+# held (never STOP), the queue is not marked, the fix and how to release it shown.
+refused() {
+	local stage="$1" reply="$2" rule="$3"
+	smtp_script "{\"users\": {\"alice@contoso.com\": \"$ALICE_PW\"}, \"reject\": [{\"stage\": \"$stage\", \"reply\": \"$reply\"}]}"
+	bk_run "$URI" 76 alice "t" "" "$T/doc.pdf" AUTH_USERNAME=alice AUTH_PASSWORD="$ALICE_PW"
+	is "$BACKEND_RC" "$RC_HOLD" "$rule with alice's own credential: held, not STOP"
+	unlike "$BACKEND_ERR" '^STATE: \+com\.print2mail' "$rule: the shared queue is not marked"
+	like "$(error_lines)" 'Only this job is held.*lp -i scan2mail-76 -H resume' "$rule: says only this job is held and how to release it"
+	check_one_error "$rule per user"
+}
+refused auth '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.' auth-off-mailbox
+refused auth '535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.' ca-policy
+refused auth '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.' basic-auth-off
+refused auth '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.' auth-off-tenant
+refused data_end '550 5.7.60 SMTP; Client does not have permissions to send as this sender' send-as-denied
+wait_lines "$T/syslog.txt" 15
+like "$(grep "rule=ca-policy" "$T/syslog.txt")" "outcome=message action=held " "syslog: a per-user refusal is logged as held"
+smtp_script "{\"users\": {\"alice@contoso.com\": \"$ALICE_PW\"}}"
+
 bk_run "$URI" 74 'bad user!' "t" "" "$T/doc.pdf"
 unlike "$BACKEND_RC" "^[01]$" "user name that makes no address: neither OK nor FAILED"
 check_one_error "user name that makes no address"
