@@ -489,6 +489,10 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Credential store damaged or unsafe"),
 	  .message = N_("The credential store is damaged or has unsafe permissions (it must be root's, mode 700). Fix it, or run print2mailctl forget and sign in again."),
 	  .url = U_PRN },
+	{ KW_E("store-busy"), .cls = T_, LOCAL,
+	  .summary = N_("Credential store busy or disk full"),
+	  .message = N_("The credential store was busy too long or could not be written (disk full?). print2mail retries later; if it lasts, free space in state_dir."),
+	  .url = U_PRN },
 	{ KW_E("document"), .cls = M_, LOCAL,
 	  .summary = N_("Document unreadable"),
 	  .message = N_("The document of this job cannot be read or is empty. Print it again and remove this job with: cancel {queue}-{job}"),
@@ -756,6 +760,7 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_TOKEN_UNAVAILABLE] = "token-unavailable",
 		[P2M_E_NO_CREDENTIAL] = "no-credential",
 		[P2M_E_UNPROVEN] = "user-unproven",
+		[P2M_E_STORE_BUSY] = "store-busy",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
 	};
