@@ -493,6 +493,10 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Credential store busy or disk full"),
 	  .message = N_("The credential store was busy too long or could not be written (disk full?). print2mail retries later; if it lasts, free space in state_dir."),
 	  .url = U_PRN },
+	{ KW_E("truncated"), .cls = T_, LOCAL,
+	  .summary = N_("Composed message incomplete"),
+	  .message = N_("print2mail-compose stopped before the message was complete (its DEBUG lines in the CUPS error log say why). Nothing was sent; print2mail retries later."),
+	  .url = U_PRN },
 	{ KW_E("document"), .cls = M_, LOCAL,
 	  .summary = N_("Document unreadable"),
 	  .message = N_("The document of this job cannot be read or is empty. Print it again and remove this job with: cancel {queue}-{job}"),
@@ -761,6 +765,7 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_NO_CREDENTIAL] = "no-credential",
 		[P2M_E_UNPROVEN] = "user-unproven",
 		[P2M_E_STORE_BUSY] = "store-busy",
+		[P2M_E_TRUNCATED] = "truncated",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
 	};
