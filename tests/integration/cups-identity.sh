@@ -135,5 +135,20 @@ is "$(meta_field "$M" auth_user)" "$U1@contoso.com" "... signed in as $U1@contos
 grep -q "Authorized as $U1 using PeerCred" "$CUPS_BASE/log/error_log"
 ok $? "cupsd authenticated $U1 by PeerCred"
 
+# ---- 6. a queue for a fixed destination: '@' written %40 in ?to= -------------------
+# CUPS parses print2mail://people?to=bob@contoso.com as user "people?to=bob" at
+# host contoso.com; with %40 it keeps the URI whole and print2mail decodes it.
+CUPS_SERVER="$CUPS_SOCKET" cups_add_queue fixed 'print2mail://people?to=bob%40contoso.com' -o printer-op-policy=print2mail
+ok $? "queue 'fixed' added with ?to=bob%40contoso.com"
+is "$(printer_attr fixed device-uri)" 'print2mail://people?to=bob%40contoso.com' "cupsd shows the device URI as written"
+like "$(CUPS_SERVER="$CUPS_SOCKET" lpstat -v fixed 2>&1)" 'print2mail://people\?to=bob%40contoso\.com' "lpstat -v shows it whole"
+before=$(mail_count)
+out=$(as "$U1" env CUPS_SERVER="$CUPS_SOCKET" lp -d fixed "$T/doc.pdf" </dev/null 2>&1)
+JOB=$(job_id_of "$out")
+is "$(wait_job_state "$JOB" completed pending-held aborted canceled)" "completed" "$U1's job without -o mailto completes"
+M=$(last_mail)
+[ "$(mail_count)" -gt "$before" ]; ok $? "... a mail was delivered"
+is "$(meta_field "$M" rcpt_tos)" "bob@contoso.com" "... to the queue's ?to= recipient, %40 decoded"
+
 unlike "$(cat "$CUPS_BASE/log/error_log" "$T/syslog.txt" 2>/dev/null)" "$U1_PW" "the password is in neither cupsd's log nor syslog"
 done_testing
