@@ -15,6 +15,7 @@ backend_print2mail_LDADD = $(P2M_LIBS)
 ## backend_PROGRAMS during install-data, after the exec hooks have run.
 
 ## Integration tests: the real backend run as cupsd runs it, against tests/servers.
+TESTS += tests/integration/backend-store-busy.sh tests/integration/backend-truncated.sh
 TESTS += tests/integration/backend-deliver.sh tests/integration/backend-refusals.sh \
 	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
 	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh \

@@ -9,6 +9,15 @@
 #include "p2m-rules.h"
 #include "p2m-secret.h"
 
+/* What cupsd proved about the job's user (argv[2]); DESIGN-NOTES.md 12. */
+typedef enum {
+	P2M_PROOF_NONE = 0, /* a name the client merely claimed: selects nothing */
+	P2M_PROOF_PAIR,     /* AUTH_USERNAME = the job's user with a non-empty AUTH_PASSWORD, auth = login:
+	                     * that pair signs in, for this job only */
+	P2M_PROOF_PEER,     /* AUTH_UID is the uid of the job's user: cupsd checked the peer
+	                     * credentials of its local socket (PeerCred), so a stored credential may be used */
+} p2m_proof;
+
 typedef struct {
 	char       *user;      /* the job user we send as (send_as = job-user), else NULL */
 	char       *sender;    /* envelope and header From */
@@ -16,21 +25,25 @@ typedef struct {
 	p2m_secret *password;  /* AUTH LOGIN, or NULL */
 	p2m_secret *bearer;    /* XOAUTH2 access token, or NULL */
 	unsigned    refine;    /* P2M_REFINE_* flags for p2m_rules_refine() */
+	p2m_proof   proof;     /* with user: what cupsd proved about that user */
 } p2m_cred;
 
 /* Who sends: the account's from, or with send_as = job-user the address
- * user_address makes of $AUTH_USERNAME (when cupsd supplied it) or the job's
- * user.  P2M_E_ADDRESS when that is no valid address. */
+ * user_address makes of the job's user (argv[2]), and what cupsd proved about
+ * that user ($AUTH_USERNAME/$AUTH_PASSWORD, $AUTH_UID).  P2M_E_ADDRESS when
+ * that is no valid address. */
 p2m_cred *p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error);
 
 /*
  * Fetch the secret: password_file (auth = login) or an access token
- * (auth = xoauth2, p2m_token_get) for the account; for a job user, the
- * password cupsd supplied in $AUTH_PASSWORD (used for this job only, wiped
- * from the environment), else the user's stored password (auth = login,
- * p2m_vault_get) or token (auth = xoauth2).  Errors as those functions
+ * (auth = xoauth2, p2m_token_get) for the account.  For a job user, by
+ * c->proof: PAIR, the password cupsd supplied in $AUTH_PASSWORD (this job
+ * only); PEER, the user's stored password (auth = login, p2m_vault_get) or
+ * token (auth = xoauth2); NONE, nothing: P2M_E_UNPROVEN.  $AUTH_PASSWORD is
+ * wiped from the environment in every case.  Errors as those functions
  * (P2M_E_SECRET, P2M_E_SECRET_MODE, P2M_E_TOKEN with *RULE set,
- * P2M_E_TOKEN_UNAVAILABLE, P2M_E_STORE, P2M_E_NO_CREDENTIAL).
+ * P2M_E_TOKEN_UNAVAILABLE, P2M_E_STORE, P2M_E_NO_CREDENTIAL) and
+ * P2M_E_UNPROVEN.
  */
 gboolean p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
                         const p2m_rule **rule, GError **error);

@@ -63,6 +63,7 @@ open_message(run *r)
 	if ((r->cred = p2m_cred_identify(r->acct, r->job, &err)) == NULL)
 		return fail(r, err, NULL);
 	r->out->sender = g_strdup(r->cred->sender);
+	r->out->per_user = (r->cred->refine & P2M_REFINE_PER_USER) != 0;
 	if ((r->src = p2m_source_open(r->job, r->cred->sender, r->acct->from_name, &err)) == NULL)
 		return fail(r, err, NULL);
 	r->out->recipients = g_strdupv((char **) p2m_source_recipients(r->src));

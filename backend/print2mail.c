@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cups/backend.h>
@@ -66,6 +67,9 @@ main(int argc, char **argv)
 	p2m_outcome outcome = { 0 };
 	int status;
 
+	/* First: the root phase reads passwords and tokens, and a core file or
+	 * a ptrace by another lp process must not find them. */
+	(void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setbuf(stderr, NULL);
 	setup_signals();
 	if (argc == 1)

@@ -45,11 +45,22 @@ p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char
 	o->detail = g_strdup(detail);
 }
 
+/* A refusal of the job user's own sign-in or mailbox, which an admin fixes
+ * for that user while everyone else's jobs go on. */
+static gboolean
+held_for_user(const p2m_outcome *o)
+{
+	return o->per_user && o->rule != NULL && o->rule->cls == P2M_CLASS_ACCOUNT &&
+	       (o->err == P2M_E_SMTP || o->err == P2M_E_TOKEN);
+}
+
 p2m_class
 p2m_outcome_class(const p2m_outcome *o)
 {
 	if (o->err == P2M_OK || o->err == P2M_E_CANCELED)
 		return P2M_CLASS_NONE;
+	if (held_for_user(o))
+		return P2M_CLASS_MESSAGE;
 	return o->rule != NULL ? o->rule->cls : p2m_error_class(o->err);
 }
 
@@ -113,7 +124,10 @@ char *
 p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat)
 {
 	const p2m_rule *r = o->rule != NULL ? o->rule : p2m_rules_for_error(o->err);
-	g_autofree char *fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, atoi(job->id));
+	g_autofree char *rule_fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, atoi(job->id));
+	g_autofree char *release = held_for_user(o) ?
+		p2m_rules_format(p2m_i18n_get(cat, P2M_REPORT_HELD_FOR_USER), job->printer, atoi(job->id)) : NULL;
+	g_autofree char *fix = release != NULL ? g_strconcat(rule_fix, " ", release, NULL) : g_strdup(rule_fix);
 	const char *url_args[] = { r->url, NULL };
 	g_autofree char *more = p2m_job_fill(p2m_i18n_get(cat, "More: %s"), url_args);
 	gsize used = strlen(fix) + 1 + strlen(more);
@@ -183,8 +197,14 @@ p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *
 		return p2m_class_to_cups(P2M_CLASS_NONE);
 	}
 	if (o->err == P2M_E_CANCELED) {
+		/* Not delivered, so never OK: when cupsd canceled or held the job
+		 * it ignores the status (job.c finalize_job acts only on a job it
+		 * still counts as printing), but a SIGTERM it did not send (systemd
+		 * stopping the whole cups.service cgroup on restart) reaches us
+		 * while the job is still "processing", and OK would record an
+		 * undelivered job as completed.  RETRY keeps it; DESIGN-NOTES 13. */
 		p2m_report_line("INFO", p2m_i18n_get(cat, p2m_error_message(P2M_E_CANCELED)));
-		return p2m_class_to_cups(P2M_CLASS_NONE);
+		return p2m_class_to_cups(P2M_CLASS_TRANSIENT);
 	}
 	if (cls == P2M_CLASS_ACCOUNT && o->rule != NULL) {
 		clear_reasons(ours, o->rule->keyword, TRUE);

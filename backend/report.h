@@ -12,6 +12,9 @@
 
 /* Longest text after "ERROR: ": cupsd keeps 1024 bytes of a state message. */
 #define P2M_REPORT_ERROR_MAX 1000
+/* Added to the fix when a per-user refusal holds only this job (a msgid,
+ * listed in p2m-rules.c's extra_msgids so its translations are checked). */
+#define P2M_REPORT_HELD_FOR_USER "Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"
 
 /* How one job ended, filled by the delivery and read by the report. */
 typedef struct {
@@ -26,12 +29,15 @@ typedef struct {
 	char           *final_reply;  /* the server's "250 ... Queued" on success */
 	guint64         bytes;        /* message bytes sent */
 	const p2m_rule *warning;      /* a warning to show even on success (expiring secret), or NULL */
+	gboolean        per_user;     /* signed in with the job user's own credential (send_as = job-user) */
 } p2m_outcome;
 
 void p2m_outcome_clear(p2m_outcome *o);
 /* Record a failure: ERR, RULE (NULL = p2m_rules_for_error(ERR)) and DETAIL. */
 void p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail);
-/* What happens to the job. */
+/* What happens to the job.  With per_user, a server's account-class
+ * refusal (SMTP or token endpoint) holds only this job: one user's mailbox
+ * or sign-in never stops a shared queue (DESIGN-NOTES.md 14). */
 p2m_class p2m_outcome_class(const p2m_outcome *o);
 
 /* One "PREFIX: text" line on stderr, TEXT made one line of valid UTF-8.

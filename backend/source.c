@@ -26,6 +26,10 @@ struct p2m_source {
 	gsize          pending_off;
 	gboolean       eof;
 	char           prev;       /* last byte handed out, for LF -> CRLF */
+	char          *close;      /* passing a multipart message through: its "--BOUNDARY--" */
+	gboolean       closed;     /* ... seen at the start of a line */
+	char           line[80];   /* the start of the current line, to compare with close */
+	gsize          line_len;   /* bytes of the current line so far (may exceed sizeof(line)) */
 };
 
 void
@@ -39,6 +43,7 @@ p2m_source_free(p2m_source *s)
 	if (s->own_fd && s->fd >= 0)
 		close(s->fd);
 	g_strfreev(s->rcpt);
+	g_free(s->close);
 	g_free(s);
 }
 
@@ -139,6 +144,7 @@ open_message(p2m_source *s, GError **error)
 	g_autofree char *from = NULL;
 	g_auto(GStrv) to = NULL;
 	g_auto(GStrv) cc = NULL;
+	g_autofree char *boundary = NULL;
 	gssize hlen;
 
 	s->pending = g_byte_array_new();
@@ -158,6 +164,9 @@ open_message(p2m_source *s, GError **error)
 		return FALSE;
 	}
 	s->rcpt = join_recipients(to, cc);
+	boundary = p2m_compose_parse_boundary((const char *) s->pending->data, (gsize) hlen);
+	if (boundary != NULL)
+		s->close = g_strdup_printf("--%s--", boundary);
 	if (s->rcpt[0] == NULL) {
 		g_set_error(error, P2M_ERROR, P2M_E_NO_RECIPIENT, "the composed message has no To or Cc address");
 		return FALSE;
@@ -225,6 +234,49 @@ document_kept_size(const p2m_source *s, gssize n, GError **error)
 	return FALSE;
 }
 
+/* The line in S->line ended: is it the close delimiter (transport padding
+ * allowed after it, RFC 2046)? */
+static void
+end_line(p2m_source *s)
+{
+	gsize n = MIN(s->line_len, sizeof(s->line)), k = strlen(s->close);
+
+	while (n > 0 && (s->line[n - 1] == '\r' || s->line[n - 1] == ' ' || s->line[n - 1] == '\t'))
+		n--;
+	if (s->line_len <= sizeof(s->line) && n == k && memcmp(s->line, s->close, k) == 0)
+		s->closed = TRUE;
+	s->line_len = 0;
+}
+
+static void
+track_line(p2m_source *s, char c)
+{
+	if (c == '\n') {
+		end_line(s);
+		return;
+	}
+	if (s->line_len < sizeof(s->line))
+		s->line[s->line_len] = c;
+	s->line_len++;
+}
+
+/* At the end of the input: a multipart message whose close delimiter never
+ * came was cut short (the composer died): fail the read, so the transfer is
+ * abandoned before the final "." and the server accepts nothing. */
+static gboolean
+complete_at_eof(p2m_source *s, GError **error)
+{
+	if (s->close == NULL || s->closed)
+		return TRUE;
+	if (s->line_len > 0)
+		end_line(s);
+	if (s->closed)
+		return TRUE;
+	g_set_error(error, P2M_ERROR, P2M_E_TRUNCATED,
+	            "the composed message ended before its last MIME part was closed (no %s line)", s->close);
+	return FALSE;
+}
+
 /* Pass the message through, turning bare LF into CRLF (SMTP wants CRLF;
  * libcurl's own conversion would double an existing CR). */
 static gssize
@@ -247,12 +299,16 @@ read_through(p2m_source *s, char *buf, gsize len, GError **error)
 		}
 		s->eof = r == 0;
 		got = (gsize) r;
+		if (s->eof && !complete_at_eof(s, error))
+			return -1;
 	}
 	for (i = 0; i < got; i++) {
 		if (in[i] == '\n' && s->prev != '\r')
 			buf[out++] = '\r';
 		buf[out++] = (char) in[i];
 		s->prev = (char) in[i];
+		if (s->close != NULL && !s->closed)
+			track_line(s, (char) in[i]);
 	}
 	return (gssize) out;
 }

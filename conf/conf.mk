@@ -47,7 +47,7 @@ man/print2mail.8: $(srcdir)/man/print2mail.8.in $(P2M_GEN_DEPS)
 ## an upgrade never overwrites an admin's accounts.  Mode 0644: the filter
 ## runs as lp and reads it; secrets live in separate 0600 files.
 p2mexampledir = $(docdir)/examples
-dist_p2mexample_DATA = conf/print2mail.conf.example
+dist_p2mexample_DATA = conf/print2mail.conf.example conf/cupsd-print2mail-policy.conf
 install_data_hooks += install-p2m-conf
 install-p2m-conf:
 	$(MKDIR_P) $(DESTDIR)$(sysconfdir)/print2mail
@@ -80,6 +80,7 @@ EXTRA_DIST += conf/print2mail.ppd.in man/print2mail.8.in docs scripts tests/cups
 ## Integration tests against a private root cupsd (tests/cups-lib.sh); they
 ## skip when not root.
 TESTS += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
+TESTS += tests/integration/cups-identity.sh
 EXTRA_DIST += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
 
 ## make distcheck installs under its own prefix as whoever runs it (root in

@@ -102,8 +102,8 @@ main(int argc, char **argv)
 	g_autoptr(p2m_config) cfg = NULL;
 	int rc;
 
+	prctl(PR_SET_DUMPABLE, 0);  /* first: no core dumps with tokens in them */
 	umask(077);
-	prctl(PR_SET_DUMPABLE, 0);  /* no core dumps with tokens in them */
 	g_option_context_add_main_entries(opts, entries, NULL);
 	if (!g_option_context_parse(opts, &argc, &argv, &error)) {
 		fprintf(stderr, "print2mail-helper: %s (see --help)\n", error->message);

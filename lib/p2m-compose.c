@@ -438,7 +438,54 @@ parse_mailbox_list(const char *name, const char *value, GError **error)
 
 typedef struct {
 	char **from, **to, **cc;
+	gboolean boundary_only;   /* p2m_compose_parse_boundary: addresses are not looked at */
+	char    *boundary;
 } envelope;
+
+/* RFC 2046 bchars: DIGIT / ALPHA / "'()+_,-./:=?" and space, not last. */
+static gboolean
+boundary_ok(const char *b, gsize n)
+{
+	gsize i;
+
+	if (n == 0 || n > 70 || b[n - 1] == ' ')
+		return FALSE;
+	for (i = 0; i < n; i++)
+		if (!g_ascii_isalnum(b[i]) && strchr("'()+_,-./:=? ", b[i]) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* The boundary parameter of a multipart/... Content-Type VALUE, or NULL. */
+static char *
+content_type_boundary(const char *value)
+{
+	const char *p = value + strspn(value, " \t");
+	const char *b, *e;
+
+	if (g_ascii_strncasecmp(p, "multipart/", 10) != 0)
+		return NULL;
+	while ((p = strchr(p, ';')) != NULL) {
+		p++;
+		p += strspn(p, " \t");
+		if (g_ascii_strncasecmp(p, "boundary", 8) != 0)
+			continue;
+		b = p + 8 + strspn(p + 8, " \t");
+		if (*b != '=')
+			continue;
+		b++;
+		b += strspn(b, " \t");
+		if (*b == '"') {
+			b++;
+			if ((e = strchr(b, '"')) == NULL)
+				return NULL;
+		} else {
+			e = b + strcspn(b, "; \t");
+		}
+		return boundary_ok(b, (gsize) (e - b)) ? g_strndup(b, (gsize) (e - b)) : NULL;
+	}
+	return NULL;
+}
 
 /* Takes one unfolded header; only From, To and Cc matter, each at most once. */
 static gboolean
@@ -447,6 +494,15 @@ envelope_field(envelope *env, const char *name, gsize name_len, const char *valu
 	static const char *const fields[] = { "From", "To", "Cc" };
 	char ***slot[] = { &env->from, &env->to, &env->cc };
 	gsize i;
+
+	if (name_len == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0) {
+		/* the first one counts; a second is not ours to judge here */
+		if (env->boundary == NULL)
+			env->boundary = content_type_boundary(value);
+		return TRUE;
+	}
+	if (env->boundary_only)
+		return TRUE;
 
 	for (i = 0; i < G_N_ELEMENTS(fields); i++) {
 		if (strlen(fields[i]) != name_len || g_ascii_strncasecmp(name, fields[i], name_len) != 0)
@@ -538,7 +594,7 @@ bad:
 gboolean
 p2m_compose_parse_envelope(const char *hdr, gsize len, char **from, char ***to, char ***cc, GError **error)
 {
-	envelope env = { NULL, NULL, NULL };
+	envelope env = { NULL, NULL, NULL, FALSE, NULL };
 	gssize blen = header_block_len(hdr, len);
 	gboolean ok = FALSE;
 
@@ -570,5 +626,19 @@ out:
 	g_strfreev(env.from);
 	g_strfreev(env.to);
 	g_strfreev(env.cc);
+	g_free(env.boundary);
 	return ok;
+}
+
+char *
+p2m_compose_parse_boundary(const char *hdr, gsize len)
+{
+	envelope env = { NULL, NULL, NULL, TRUE, NULL };
+	gssize blen = header_block_len(hdr, len);
+
+	if (blen < 0 || !envelope_walk(&env, hdr, (gsize) blen, NULL)) {
+		g_free(env.boundary);
+		return NULL;
+	}
+	return env.boundary;
 }

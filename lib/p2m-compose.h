@@ -80,4 +80,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_composer, p2m_compose_free)
  * malformed header. */
 gboolean p2m_compose_parse_envelope(const char *hdr, gsize len, char **from, char ***to, char ***cc, GError **error);
 
+/* The boundary of a multipart message's top-level Content-Type in the header
+ * block HDR (LEN bytes, as p2m_compose_parse_envelope), so the backend can
+ * tell a complete message (its close delimiter "--BOUNDARY--" seen) from one
+ * cut short.  NULL when the message is not multipart or has no valid boundary
+ * (1-70 characters of RFC 2046 bchars, quoted or not).  Pure, bounded;
+ * g_free the result. */
+char *p2m_compose_parse_boundary(const char *hdr, gsize len);
+
 #endif /* P2M_COMPOSE_H */

@@ -40,6 +40,9 @@ typedef enum {
 	P2M_E_PROTOCOL,          /* malformed IPC frame or server answer */
 	P2M_E_PERMISSION,        /* caller may not do this (peer uid check) */
 	P2M_E_INTERNAL,          /* a bug */
+	P2M_E_UNPROVEN,          /* send_as = job-user, but cupsd did not authenticate the job's user */
+	P2M_E_STORE_BUSY,        /* store lock held too long, or a store file cannot be written now (disk full) */
+	P2M_E_TRUNCATED,         /* the composed message ended before its MIME structure closed */
 	P2M_E__COUNT
 } p2m_error;
 

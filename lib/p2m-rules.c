@@ -489,6 +489,14 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Credential store damaged or unsafe"),
 	  .message = N_("The credential store is damaged or has unsafe permissions (it must be root's, mode 700). Fix it, or run print2mailctl forget and sign in again."),
 	  .url = U_PRN },
+	{ KW_E("store-busy"), .cls = T_, LOCAL,
+	  .summary = N_("Credential store busy or disk full"),
+	  .message = N_("The credential store was busy too long or could not be written (disk full?). print2mail retries later; if it lasts, free space in state_dir."),
+	  .url = U_PRN },
+	{ KW_E("truncated"), .cls = T_, LOCAL,
+	  .summary = N_("Composed message incomplete"),
+	  .message = N_("print2mail-compose stopped before the message was complete (its DEBUG lines in the CUPS error log say why). Nothing was sent; print2mail retries later."),
+	  .url = U_PRN },
 	{ KW_E("document"), .cls = M_, LOCAL,
 	  .summary = N_("Document unreadable"),
 	  .message = N_("The document of this job cannot be read or is empty. Print it again and remove this job with: cancel {queue}-{job}"),
@@ -497,6 +505,10 @@ static const p2m_rule rules[] = {
 	  .summary = N_("No credential stored for you"),
 	  .message = N_("print2mail has no credential to send as you. Run print2mailctl login --me or log in to this computer again, then: lp -i {queue}-{job} -H resume"),
 	  .url = U_OAUTH },
+	{ KW_E("user-unproven"), .cls = M_, LOCAL,
+	  .summary = N_("Job user not authenticated by CUPS"),
+	  .message = N_("CUPS did not authenticate who printed this job, so it is not sent as them. The admin runs: lpadmin -p {queue} -o printer-op-policy=print2mail (see README); then print again."),
+	  .url = U_PRN },
 	{ KW_E("no-login"), .cls = A_, LOCAL,
 	  .summary = N_("Nobody has signed in for this account"),
 	  .message = N_("Nobody has signed in for this device-code account yet. Run as root: print2mailctl login ACCOUNT, then: cupsenable {queue}"),
@@ -537,6 +549,7 @@ static const char *const extra_msgids[] = {
 	N_("More: %s"),
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
+	N_("Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"),
 	NULL
 };
 
@@ -750,6 +763,9 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_TOKEN] = "aad-refused",
 		[P2M_E_TOKEN_UNAVAILABLE] = "token-unavailable",
 		[P2M_E_NO_CREDENTIAL] = "no-credential",
+		[P2M_E_UNPROVEN] = "user-unproven",
+		[P2M_E_STORE_BUSY] = "store-busy",
+		[P2M_E_TRUNCATED] = "truncated",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
 	};

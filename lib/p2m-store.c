@@ -64,6 +64,14 @@ write_all(int fd, const char *data, gsize len)
 	return TRUE;
 }
 
+/* A failed write is not a damaged store: a full disk or quota passes, so
+ * the job is retried; only a permission problem needs an admin. */
+static p2m_error
+write_error(int err)
+{
+	return err == EACCES || err == EPERM ? P2M_E_STORE : P2M_E_STORE_BUSY;
+}
+
 gboolean
 p2m_store_write(const char *path, const void *data, gsize len, mode_t mode, GError **error)
 {
@@ -75,21 +83,21 @@ p2m_store_write(const char *path, const void *data, gsize len, mode_t mode, GErr
 	/* The temp file is private from its first byte; rename makes the new
 	 * content appear whole or not at all, even across a crash. */
 	if ((fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, mode & 0600)) < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: cannot create: %s", tmp, g_strerror(errno));
+		g_set_error(error, P2M_ERROR, write_error(errno), "%s: cannot create: %s", tmp, g_strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, mode) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: cannot write: %s", tmp, g_strerror(errno));
+		g_set_error(error, P2M_ERROR, write_error(errno), "%s: cannot write: %s", tmp, g_strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: cannot write: %s", tmp, g_strerror(errno));
+		g_set_error(error, P2M_ERROR, write_error(errno), "%s: cannot write: %s", tmp, g_strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: cannot rename: %s", path, g_strerror(errno));
+		g_set_error(error, P2M_ERROR, write_error(errno), "%s: cannot rename: %s", path, g_strerror(errno));
 		goto out;
 	}
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
@@ -213,7 +221,9 @@ p2m_store_lock_identity(const char *state_dir, const char *identity, int timeout
 			goto out;
 		}
 		if (g_get_monotonic_time() >= deadline) {
-			g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: lock busy for %d ms", path, timeout_ms);
+			/* Another job or the helper holds it (a slow token endpoint):
+			 * nothing is damaged, so the job is retried, not stopped. */
+			g_set_error(error, P2M_ERROR, P2M_E_STORE_BUSY, "%s: lock busy for %d ms", path, timeout_ms);
 			goto out;
 		}
 		g_usleep(20 * 1000);

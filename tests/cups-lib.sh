@@ -292,3 +292,18 @@ web_text() {
 
 # cups_job_log ID: the cupsd log lines of one job.
 cups_job_log() { grep "\[Job $1\]" "$CUPS_BASE/log/error_log"; }
+
+# cups_stock_policy [FILE...]: replace the test's allow-everything policy in
+# cupsd.conf (call after cups_setup, before cups_start) with the Location and
+# Policy blocks of Debian's stock cupsd.conf (/usr/share/cups/cupsd.conf.default),
+# then append each FILE (e.g. conf/cupsd-print2mail-policy.conf).  Admin
+# operations then need an authenticated member of SystemGroup: run lpadmin as
+# root through cupsd's domain socket (PeerCred), CUPS_SERVER=$CUPS_SOCKET.
+cups_stock_policy() {
+	local c="$CUPS_BASE/etc/cupsd.conf" f
+	[ -r /usr/share/cups/cupsd.conf.default ] || skip_all "no /usr/share/cups/cupsd.conf.default"
+	sed -i '/^# Tests only:/,$d' "$c"
+	sed -n '/^<Location/,$p' /usr/share/cups/cupsd.conf.default >>"$c"
+	for f in "$@"; do cat "$f" >>"$c"; done
+	CUPS_SOCKET="$CUPS_BASE/cups.sock"
+}

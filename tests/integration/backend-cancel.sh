@@ -2,7 +2,8 @@
 # backend-cancel.sh - cupsd cancels a job with SIGTERM: while the document is
 # still streaming (a stalled filter) or while the server is slow to answer,
 # the backend exits at once, never sends the final ".", and nothing is
-# delivered.
+# delivered; the exit status is RETRY, never OK, so a SIGTERM cupsd did not
+# send (systemctl restart cups) never records the job as completed.
 set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
 bk_start
@@ -46,7 +47,7 @@ kill -TERM "$BPID"
 ended_within 200; ok $? "stalled document: the backend exits after SIGTERM"
 exec 3>&-
 wait "$BG" 2>/dev/null
-is "$(cat "$T/rc" 2>/dev/null)" "$RC_OK" "stalled document: exit OK (cupsd has canceled the job)"
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "stalled document: exit RETRY, never OK: nothing was delivered (a canceled job ignores it; a restart keeps the job)"
 is "$(mail_count)" 0 "stalled document: nothing delivered"
 wait_lines "$SPOOL/sessions.jsonl" 1
 S=$(last_session)
@@ -64,7 +65,7 @@ while ! grep -q '^STATE: +connecting-to-device' "$T/backend.err" 2>/dev/null && 
 kill -TERM "$BPID"
 ended_within 100; ok $? "slow server: the backend exits after SIGTERM without waiting for the server"
 wait "$BG" 2>/dev/null
-is "$(cat "$T/rc" 2>/dev/null)" "$RC_OK" "slow server: exit OK"
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "slow server: exit RETRY, never OK"
 is "$(mail_count)" 0 "slow server: nothing delivered"
 
 done_testing

@@ -80,7 +80,7 @@ is "$(ls "$T/state/tokens" | grep -c '\.json$')" 1 "exactly one token file: no a
 
 # ---- 3. a job as that user goes out with that user's token ------------------------
 before=$(token_requests)
-bk_run "$URI" 81 "$U1" "mine" "" "$T/doc.pdf"
+bk_run "$URI" 81 "$U1" "mine" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U1")"
 is "$BACKEND_RC" "$RC_OK" "a job of $U1 is delivered"
 M=$(last_mail)
 is "$(mail_field "$M" From)" "$U1@contoso.com" "From is $U1@contoso.com"
@@ -95,7 +95,7 @@ is "$(token_requests)" "$before" "the job made no token request of its own while
 
 # ---- 4. another user, never logged in: held for authentication --------------------
 N=$(session_count)
-bk_run "$URI" 82 "$U2" "theirs" "" "$T/doc.pdf"
+bk_run "$URI" 82 "$U2" "theirs" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U2")"
 is "$BACKEND_RC" "$RC_AUTH" "a job of $U2 (no login) exits AUTH_REQUIRED"
 like "$BACKEND_ERR" '^ATTR: auth-info-required=username,password$' "... asking cupsd for username and password"
 like "$(error_lines)" 'print2mailctl login --me' "... with a message naming print2mailctl login --me"
@@ -171,7 +171,7 @@ like "$out" '^op=128 5=done' "$U2's login completes"
 TOKFILE2="${TOKFILE1%/*}/$(basename "$TOKFILE1" | sed "s/$U1/$U2/")"
 [ -f "$TOKFILE2" ] && [ "$(sha256sum <"$TOKFILE1")" = "$sum1" ]
 ok $? "$U2's login went to $U2's identity, $U1's is untouched"
-bk_run "$URI" 83 "$U2" "theirs" "" "$T/doc.pdf"
+bk_run "$URI" 83 "$U2" "theirs" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U2")"
 is "$BACKEND_RC" "$RC_OK" "now a job of $U2 is delivered"
 is "$(meta_field "$(last_mail)" auth_user)" "$U2@contoso.com" "... signed in as $U2@contoso.com with $U2's token"
 out=$(as "$U1" "$CTL" --config "$PRINT2MAIL_CONF" status 2>&1); rc=$?
@@ -234,10 +234,24 @@ status=$("$CTL" --config "$PRINT2MAIL_CONF" status)
 printf '%s\n' "$status" >>"$T/status.out"
 like "$status" "last error: user-signin-expired" "status shows $U1's refusal with the per-user rule"
 like "$status" 'fix: .*print2mailctl login --me' "... and the per-user fix"
-bk_run "$URI" 84 "$U1" "after revoke" "" "$T/doc.pdf"
+bk_run "$URI" 84 "$U1" "after revoke" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U1")"
 is "$BACKEND_RC" "$RC_AUTH" "$U1's next job is held for authentication, the queue is not stopped"
 like "$(error_lines)" 'print2mailctl login --me' "... telling $U1 to run login --me"
 unlike "$BACKEND_ERR" '^STATE: \+com\.print2mail' "... and the queue is not marked"
+
+# ---- a claimed name selects nothing (issue 9) ------------------------------------
+# cupsd sets AUTH_UID only for a user it authenticated over its local socket;
+# without it, $U1 is whatever the client claimed (lp -U), so $U1's token is not used.
+N=$(session_count)
+bk_run "$URI" 85 "$U1" "claimed" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_HOLD" "a job that merely claims $U1 (no AUTH_UID) is held"
+like "$(error_lines)" 'printer-op-policy=print2mail' "... naming the queue setting"
+unlike "$BACKEND_ERR" '^STATE: \+com\.print2mail' "... and the queue is not marked"
+bk_run "$URI" 86 "$U1" "claimed" "" "$T/doc.pdf" AUTH_USERNAME="$U1" AUTH_PASSWORD="guess-Pw"
+is "$BACKEND_RC" "$RC_HOLD" "AUTH_USERNAME=$U1 with a password on an xoauth2 account: held, the token is not used"
+bk_run "$URI" 87 "$U1" "claimed" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U2")"
+is "$BACKEND_RC" "$RC_HOLD" "AUTH_UID of another user: held"
+is "$(session_count)" "$N" "none of these connected to the mail server"
 
 # ---- secrets ------------------------------------------------------------------
 rts=$("$PYTHON3" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1])).keys()))' \

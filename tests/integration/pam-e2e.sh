@@ -19,7 +19,26 @@ ASAN_RT=$(ldd "$MODULE" 2>/dev/null | awk '/libasan/ { print $3 }')
 PRELOAD="$PWRAP_LIB"
 [ -n "$ASAN_RT" ] && PRELOAD="$ASAN_RT $PWRAP_LIB"
 
+command -v useradd >/dev/null 2>&1 || skip_all "useradd missing"
+
 p2m_setup
+# The backend uses a stored password only for a user cupsd authenticated: it
+# checks AUTH_UID against the account of the job's user, so alice and bob must
+# be accounts (made here when missing, removed at exit).
+P2M_USERS=""
+pam_e2e_cleanup() {
+	local u
+	p2m_cleanup
+	for u in $P2M_USERS; do userdel "$u" >/dev/null 2>&1; done
+	return 0
+}
+trap pam_e2e_cleanup EXIT
+for u in alice bob; do
+	getent passwd "$u" >/dev/null && continue
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$u" ||
+		{ echo "Bail out! cannot create user $u"; exit 1; }
+	P2M_USERS="$P2M_USERS $u"
+done
 p2m_start_syslog
 SOCK="$T/run/helper.sock"
 KEY="$T/etc/store.key"
@@ -75,7 +94,8 @@ make_pdf "$T/doc.pdf"
 job() {  # job N USER [VAR=VALUE ...]
 	local n="$1" user="$2"
 	shift 2
-	run_backend "print2mail://people" "$n" "$user" "report $n" "mailto=carol@contoso.com" "$T/doc.pdf" "$@"
+	run_backend "print2mail://people" "$n" "$user" "report $n" "mailto=carol@contoso.com" "$T/doc.pdf" \
+		AUTH_UID="$(id -u "$user")" "$@"
 	cat "$T/backend.err" >>"$T/backend-all.err"
 }
 
@@ -105,6 +125,15 @@ is "$(last_session auth_user)/$(last_session auth_ok)" "bob@contoso.com/True" "a
 [ ! -e "$T/state/users/bob.cred" ]; ok $? "and bob's password was not stored"
 job 4 bob
 is "$BACKEND_RC" 2 "bob's next job asks again"
+
+# 4b. a job that only claims to be alice's (no AUTH_UID: cupsd did not
+# authenticate it) never unlocks her stored password, even with AUTH_USERNAME
+N=$(cat "$SPOOL/sessions.jsonl" 2>/dev/null | wc -l)
+run_backend "print2mail://people" 8 alice "claimed" "mailto=carol@contoso.com" "$T/doc.pdf" \
+	AUTH_USERNAME=alice AUTH_PASSWORD=
+cat "$T/backend.err" >>"$T/backend-all.err"
+is "$BACKEND_RC" 3 "a claimed alice with an empty AUTH_PASSWORD is held (3)"
+is "$(cat "$SPOOL/sessions.jsonl" 2>/dev/null | wc -l)" "$N" "... and nothing reached the mail server"
 
 # 5. alice changes her password (Microsoft 365 too): the next job uses the new one
 pt "pw1-Alice

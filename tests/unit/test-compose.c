@@ -696,6 +696,37 @@ add_envelope_tests(void)
 	g_test_add_func("/compose/envelope-cap", test_envelope_cap);
 }
 
+/* The close delimiter the backend waits for comes from this: quoted or not,
+ * folded, case-insensitive names; nothing for non-multipart or bad values. */
+static void
+test_boundary(void)
+{
+	static const struct { const char *hdr; const char *want; } cases[] = {
+		{ "From: a@b.c\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_p2m_abc\"\r\n\r\nbody", "=_p2m_abc" },
+		{ "content-type: Multipart/Mixed; BOUNDARY=simple\n\n", "simple" },
+		{ "Content-Type: multipart/mixed; charset=x; boundary = \"a b'()+_,-./:=?\"\n\n", "a b'()+_,-./:=?" },
+		{ "Content-Type: text/plain\n\n", NULL },
+		{ "Content-Type: multipart/mixed\n\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary=\"\"\n\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary=\"unterminated\n\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary=bad<char>\n\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary=\"trailing \"\n\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary="
+		  "12345678901234567890123456789012345678901234567890123456789012345678901\n\n", NULL },
+		{ "no colon here\n\n", NULL },
+		{ "Subject: x\n\nContent-Type: multipart/mixed; boundary=inbody\n", NULL },
+		{ "Content-Type: multipart/mixed; boundary=first\nContent-Type: multipart/mixed; boundary=second\n\n", "first" },
+	};
+	gsize i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *b = p2m_compose_parse_boundary(cases[i].hdr, strlen(cases[i].hdr));
+
+		g_test_message("%s", cases[i].hdr);
+		g_assert_cmpstr(b, ==, cases[i].want);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -712,6 +743,7 @@ main(int argc, char **argv)
 	           fixture_setup, test_long_texts, fixture_teardown);
 	g_test_add("/compose/pipe", Fixture, GSIZE_TO_POINTER(1024 * 1024 + 1),
 	           fixture_setup, test_pipe, fixture_teardown);
+	g_test_add_func("/compose/boundary", test_boundary);
 	g_test_add_func("/compose/bad-input", test_bad_input);
 	g_test_add_func("/compose/read-error", test_read_error);
 	g_test_add_func("/compose/predict-size", test_predict_size);
