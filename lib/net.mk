@@ -1,7 +1,8 @@
 ## lib/net.mk - the job as CUPS gives it and the SMTP transport (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-job.c lib/p2m-job.h \
-	lib/p2m-smtp.c lib/p2m-smtp.h
+	lib/p2m-smtp.c lib/p2m-smtp.h \
+	lib/p2m-graph.c lib/p2m-graph.h
 
 check_PROGRAMS += tests/unit/test-job tests/unit/test-smtp tests/fuzz/replay-uri
 tests_unit_test_job_LDADD = $(P2M_LIBS)

@@ -40,6 +40,7 @@ static const struct {
 	[P2M_E_PROTOCOL]          = { "protocol", N_("Malformed message from a peer"), P2M_CLASS_TRANSIENT },
 	[P2M_E_PERMISSION]        = { "permission", N_("Permission denied"), P2M_CLASS_ACCOUNT },
 	[P2M_E_INTERNAL]          = { "internal", N_("Internal error"), P2M_CLASS_TRANSIENT },
+	[P2M_E_GRAPH]             = { "graph", N_("Microsoft Graph refused the message"), P2M_CLASS_TRANSIENT },
 };
 
 static const struct {

@@ -40,6 +40,7 @@ typedef enum {
 	P2M_E_PROTOCOL,          /* malformed IPC frame or server answer */
 	P2M_E_PERMISSION,        /* caller may not do this (peer uid check) */
 	P2M_E_INTERNAL,          /* a bug */
+	P2M_E_GRAPH,             /* Microsoft Graph refused: see the rule */
 	P2M_E__COUNT
 } p2m_error;
 
