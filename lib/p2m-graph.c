@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -287,6 +288,9 @@ p2m_graph_part_attachment(const char *hdr, gsize len, char **content_type, char 
 	ct = header_value(hdr, len, "Content-Type");
 	cd = header_value(hdr, len, "Content-Disposition");
 	if (ct == NULL || g_ascii_strncasecmp(ct, "multipart/", 10) == 0)
+		return FALSE;
+	/* The body text (base64 too, when it is UTF-8) stays in the draft. */
+	if ((cd == NULL || g_ascii_strncasecmp(cd, "attachment", 10) != 0) && g_ascii_strncasecmp(ct, "text/", 5) == 0)
 		return FALSE;
 	n = header_param(ct, "name");
 	if (n == NULL)
@@ -723,20 +727,24 @@ request(xfer *x, const http_req *hr, body_src *src, gboolean sends, long *status
 
 /* ---- the message ------------------------------------------------------------ */
 
+/* An unnamed temporary file (O_TMPFILE): nothing of the job stays behind
+ * whatever happens.  cupsd's TMPDIR first; privileges are dropped by now,
+ * so a TMPDIR only root may write falls back to the system's. */
 static int
 spool_open(GError **error)
 {
-	g_autofree char *path = NULL;
-	GError *e = NULL;
-	int fd = g_file_open_tmp("print2mail-graph-XXXXXX", &path, &e);
+	const char *dirs[] = { g_get_tmp_dir(), "/var/tmp", "/tmp" };
+	int fd = -1, saved = 0;
+	gsize i;
 
-	if (fd < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "cannot make a temporary file: %s", e->message);
-		g_error_free(e);
-		return -1;
+	for (i = 0; i < G_N_ELEMENTS(dirs) && fd < 0; i++) {
+		fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0 && saved == 0)
+			saved = errno;
 	}
-	/* Unlinked at once: nothing of the job stays behind whatever happens. */
-	unlink(path);
+	if (fd < 0)
+		g_set_error(error, P2M_ERROR, P2M_E_DOCUMENT, "cannot make a temporary file in %s: %s", dirs[0],
+		            g_strerror(saved));
 	return fd;
 }
 

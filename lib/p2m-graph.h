@@ -114,6 +114,7 @@ gsize p2m_graph_b64_finish(p2m_graph_b64 *st, char *out);
 
 /* What the large path needs from a MIME part's header block (LEN bytes,
  * at most P2M_HEADER_BLOCK_MAX): whether it is a base64 attachment, its
+ * (base64, and Content-Disposition: attachment or not text/...), its
  * type ("application/pdf") and file name (Content-Type name= or
  * Content-Disposition filename=, quotes removed, at most 255 bytes).
  * FALSE when it is no base64 part (it then stays in the draft). */

@@ -29,6 +29,12 @@
  * "error_codes"), match_text a '|' list of OAuth "error" values, equal
  * case-insensitively.
  *
+ * Graph rows: match_code is a '|' list of HTTP statuses ("403", "4xx"
+ * for a class), match_text a '|' list of error.code values (equal,
+ * case-insensitively) or, written "~text", substrings of error.message
+ * (case-insensitive); error.code decides first, the message text only
+ * picks the fix (reference/graph.md 2).
+ *
  * Placeholders in messages: {job} and {queue} (see p2m_rules_format()).
  * Limits checked by tests/unit/test-rules.c: ids of at most 19 characters,
  * because a PPD option keyword ("com.print2mail-ID-error" in *cupsIPPReason)
@@ -75,10 +81,19 @@
 #define U_CC       U_IDP "v2-oauth2-client-creds-grant-flow"
 #define U_CERT     U_IDP "certificate-credentials"
 #define U_RT       U_IDP "refresh-tokens"
+#define U_GSEND    "https://learn.microsoft.com/en-us/graph/api/user-sendmail"
+#define U_GRBAC    "https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac"
+#define U_GAAP     "https://learn.microsoft.com/en-us/graph/auth-limit-mailbox-access"
+#define U_GLARGE   "https://learn.microsoft.com/en-us/graph/outlook-large-attachments"
+#define U_GTHR     "https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits"
+#define U_GERR     "https://learn.microsoft.com/en-us/graph/errors"
+#define U_GREST    "https://learn.microsoft.com/en-us/exchange/troubleshoot/user-and-shared-mailboxes/rest-api-is-not-yet-supported-for-this-mailbox-error"
+#define U_GAUTH    "https://learn.microsoft.com/en-us/graph/auth-v2-service"
 
 #define SMTP .source = P2M_RULE_SMTP
 #define TOKEN .source = P2M_RULE_TOKEN
 #define LOCAL .source = P2M_RULE_LOCAL
+#define GRAPH .source = P2M_RULE_GRAPH
 
 static const p2m_rule rules[] = {
 	/* ---- 535 5.7.139: one code, many causes, told apart by the text ---- */
@@ -521,6 +536,74 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Client secret expires soon"),
 	  .message = N_("The client secret of this account expires soon. Create a new one in App registrations > Certificates & secrets and put its Value in client_secret_file."),
 	  .url = U_CC },
+
+	/* ---- Microsoft Graph (transport = graph), reference/graph.md 5 ---- */
+	{ KW_E("graph-maybe-sent"), .cls = M_, GRAPH, .flags = F_VARIANT,
+	  .summary = N_("Graph may have sent this mail already"),
+	  .message = N_("Graph got the whole mail but gave no clear answer (504 or lost connection); it may have gone out. Check Sent Items of the mailbox, then: lp -i {queue}-{job} -H resume to send again, or cancel {queue}-{job}"),
+	  .url = U_GERR },
+	{ KW_E("graph-token-expired"), .cls = T_, GRAPH, .match_code = "401", .match_text = "~expired|~lifetime validation",
+	  .summary = N_("Graph token expired"),
+	  .message = N_("Graph refused the token as expired (check this host's clock). print2mail retries with a fresh token; keep print2mail-helper running."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-audience"), .cls = A_, GRAPH, .match_code = "401", .match_text = "~audience", .user_id = "user-token-refused",
+	  .summary = N_("Token not for Microsoft Graph"),
+	  .message = N_("Graph refused a token issued for another service. The token must be for https://graph.microsoft.com; run print2mailctl login ACCOUNT again if the account changed transport."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-token-refused"), .cls = A_, GRAPH, .match_code = "401", .user_id = "user-token-refused",
+	  .summary = N_("Graph refused the token"),
+	  .message = N_("Graph refused the token. Under API permissions add Microsoft Graph > Application permissions > Mail.Send and grant admin consent (delegated logins: Mail.Send)."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-policy"), .cls = A_, GRAPH, .match_code = "403", .match_text = "~RAOP|~access to odata is disabled",
+	  .summary = N_("Application access policy blocks the mailbox"),
+	  .message = N_("An application access policy keeps the app from this mailbox (changes take up to an hour). Add the mailbox to the policy's group; check with Test-ApplicationAccessPolicy, or move to RBAC for Applications."),
+	  .url = U_GAAP },
+	{ KW_E("graph-send-as"), .cls = A_, GRAPH, .match_code = "403", .match_text = "ErrorSendAsDenied",
+	  .summary = N_("Graph may not send as this sender"),
+	  .message = N_("The mailbox may not send as the From address. Make from the sending mailbox, or run Add-RecipientPermission -Identity <from> -Trustee <mailbox> -AccessRights SendAs."),
+	  .url = U_GSEND },
+	{ KW_E("graph-readwrite"), .cls = A_, GRAPH, .flags = F_VARIANT,
+	  .summary = N_("Mail.ReadWrite missing for large messages"),
+	  .message = N_("Messages over 3 MB go through a draft, which needs Mail.ReadWrite besides Mail.Send: grant it with admin consent (or Application Mail.ReadWrite in the RBAC scope). Smaller jobs still go out."),
+	  .url = U_GLARGE },
+	{ KW_E("graph-denied"), .cls = A_, GRAPH, .match_code = "403",
+	  .summary = N_("Graph denied access to the mailbox"),
+	  .message = N_("No Mail.Send for this mailbox: grant the application permission with admin consent, or add the mailbox to the app's scope: New-ManagementRoleAssignment -App <client_id> -Role \"Application Mail.Send\" -CustomResourceScope <scope>; check: Test-ServicePrincipalAuthorization."),
+	  .url = U_GRBAC },
+	{ KW_E("graph-no-mailbox"), .cls = A_, GRAPH, .match_code = "404",
+	  .match_text = "MailboxNotEnabledForRESTAPI|MailboxNotSupportedForRESTAPI",
+	  .summary = N_("Mailbox has no Exchange Online licence"),
+	  .message = N_("The sending mailbox is inactive, unlicensed or on-premises. Assign an Exchange Online licence (admin center > Users > Active users > Licenses and apps) or use a shared mailbox."),
+	  .url = U_GREST },
+	{ KW_E("graph-no-user"), .cls = A_, GRAPH, .match_code = "404",
+	  .summary = N_("Sending mailbox not found"),
+	  .message = N_("Graph does not know the sending mailbox named in the reply. Set from (or user_address) to the mailbox's UPN or primary SMTP address, then: cupsenable {queue}"),
+	  .url = U_GSEND },
+	{ KW_E("graph-too-big"), .cls = M_, GRAPH,
+	  .match_text = "ErrorMessageSizeExceeded|ErrorAttachmentSizeLimitExceeded|RequestEntityTooLarge|~maximum request length",
+	  .summary = N_("Message too large for the mailbox"),
+	  .message = N_("The message is over the mailbox's size limit (35 MB by default; base64 adds a third). Print fewer pages, or raise it: Set-Mailbox <mailbox> -MaxSendSize 150MB. Remove this job with: cancel {queue}-{job}"),
+	  .url = U_GLARGE },
+	{ KW_E("graph-mailbox-full"), .cls = A_, GRAPH, .match_text = "ErrorQuotaExceeded",
+	  .summary = N_("Sending mailbox is full"),
+	  .message = N_("The sending mailbox is full: mail sent through Graph fills its Sent Items. Empty Sent Items, give it a retention policy, or raise the quota."),
+	  .url = U_GSEND },
+	{ KW_E("graph-recipients"), .cls = M_, GRAPH, .match_code = "400", .match_text = "ErrorInvalidRecipients",
+	  .summary = N_("Graph refused the recipients"),
+	  .message = N_("Graph refused a recipient of this message. Correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
+	  .url = U_GSEND },
+	{ KW_E("graph-throttled"), .cls = T_, GRAPH, .match_code = "429",
+	  .summary = N_("Graph throttles this app or mailbox"),
+	  .message = N_("Graph throttles this app or mailbox (4 requests at once, 10,000 per 10 minutes). print2mail waits as Graph asks (Retry-After) and retries; is another program using the app?"),
+	  .url = U_GTHR },
+	{ KW_E("graph-busy"), .cls = T_, GRAPH, .match_code = "5xx",
+	  .summary = N_("Graph temporarily unavailable"),
+	  .message = N_("Microsoft Graph is busy or unavailable. print2mail retries later."),
+	  .url = U_GERR },
+	{ KW_E("graph-refused"), .cls = M_, GRAPH, .flags = F_GENERIC,
+	  .summary = N_("Graph refused the message"),
+	  .message = N_("Microsoft Graph refused this message. Correct what its reply names, then: lp -i {queue}-{job} -H resume (or cancel {queue}-{job})"),
+	  .url = U_GERR },
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -726,6 +809,68 @@ p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, in
 	return p2m_rules_find("aad-refused");
 }
 
+/* ---- Microsoft Graph ---- */
+
+static int
+status_cb(const char *p, size_t n, const void *arg)
+{
+	int status = *(const int *) arg;
+	size_t k;
+
+	if (n != 3)
+		return 0;
+	for (k = 0; k < 3; k++) {
+		int got = k == 0 ? status / 100 : k == 1 ? status / 10 % 10 : status % 10;
+
+		if (p[k] != 'x' && p[k] - '0' != got)
+			return 0;
+	}
+	return 1;
+}
+
+typedef struct {
+	const char *code;
+	const char *message;
+} graph_answer;
+
+static int
+graph_text_cb(const char *p, size_t n, const void *arg)
+{
+	const graph_answer *a = arg;
+
+	if (n > 1 && p[0] == '~')
+		return a->message != NULL && text_alt_cb(p + 1, n - 1, a->message);
+	return a->code != NULL && error_cb(p, n, a->code);
+}
+
+const p2m_rule *
+p2m_rules_classify_graph(int http_status, const char *code, const char *message, int draft, int maybe_sent)
+{
+	graph_answer a = { code, message };
+	size_t i;
+
+	if (maybe_sent)
+		return p2m_rules_find("graph-maybe-sent");
+	if (code != NULL && strlen(code) >= 128)
+		a.code = NULL;
+	for (i = 0; i < N_RULES; i++) {
+		const p2m_rule *rule = &rules[i];
+
+		if (rule->source != P2M_RULE_GRAPH || (rule->flags & (P2M_RULE_F_VARIANT | P2M_RULE_F_GENERIC)))
+			continue;
+		if (rule->match_code != NULL && !any_alt(rule->match_code, status_cb, &http_status))
+			continue;
+		if (rule->match_text != NULL && !any_alt(rule->match_text, graph_text_cb, &a))
+			continue;
+		/* On the draft path a bare access denial is the missing
+		 * Mail.ReadWrite: sendMail itself needs only Mail.Send. */
+		if (draft && strcmp(rule->id, "graph-denied") == 0)
+			return p2m_rules_find("graph-readwrite");
+		return rule;
+	}
+	return p2m_rules_find("graph-refused");
+}
+
 /* ---- local failures ---- */
 
 const p2m_rule *
@@ -752,6 +897,7 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_NO_CREDENTIAL] = "no-credential",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
+		[P2M_E_GRAPH] = "graph-refused",
 	};
 	const p2m_rule *r = NULL;
 

@@ -49,3 +49,7 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## Microsoft Graph transport (issue 11): the Graph-like server and its tests.
+EXTRA_DIST += tests/servers/graphd.py
+TESTS += tests/integration/graph-send.sh
