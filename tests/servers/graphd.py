@@ -18,7 +18,8 @@ The JSON script (--script, re-read on every request) injects Graph's error bodie
    "mailboxes": ["scanner@contoso.com"],      # others get 404 ErrorInvalidUser (default: any)
    "max_request": 4194304,                    # request body limit (413 above it)
    "max_message_size": 36700160,              # ErrorMessageSizeExceeded past it while uploading
-   "delay": 0}
+   "delay": 0,                                # seconds before every answer
+   "delays": {"upload": 2}}                   # seconds before each upload PUT is answered
 op is one of sendMail, draft, attachment, session, upload, send, delete.  "times" limits how
 often an entry fires (default: always); "drop" closes the connection after reading the request,
 without an answer; "deliver": true carries the request out first (a 504 or a lost answer after
@@ -364,6 +365,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method == "DELETE":
             st.sessions.pop(sid, None)
             return 204, None, {}
+        if (script.get("delays") or {}).get("upload"):
+            time.sleep(float(script["delays"]["upload"]))
         inj, _ = self.injected("upload", script)
         if inj == "drop":
             raise Drop()
