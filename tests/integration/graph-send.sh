@@ -66,6 +66,14 @@ is "$BACKEND_RC" "$RC_OK" "mid-size Graph job: exit OK"
 is "$(mail_field "$(last_mail)" attachment-sha256)" "$(sha256_of "$T/mid.pdf")" "mid-size Graph job: attachment intact"
 is "$(graph_requests attachment 201)" 1 "mid-size Graph job: attachment posted with the draft"
 
+# a From display name that is an address: Graph refuses it unquoted
+# (ErrorSendAsDenied, SMTP2Graph#28); the composer quotes it
+graph_conf "from_name = printer@contoso.com"
+bk_run "$URI" 67 alice "named" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "From name with @: delivered"
+like "$(grep -a '^From:' "$(last_mail)")" '^From: "printer@contoso\.com" <scanner@contoso\.com>' "From name with @: quoted"
+graph_conf
+
 # no token or secret anywhere
 TOKENS=$("$PYTHON3" -c 'import json,sys; print("\n".join(json.loads(l)["access_token"] for l in open(sys.argv[1])))' "$T/tokend/tokens.jsonl")
 LEAK=0

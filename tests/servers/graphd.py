@@ -264,8 +264,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None, gerr(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.")
         return raw, None
 
-    def check_sender(self, mailbox, msg):
-        frm = str(msg.get("From", ""))
+    def check_sender(self, mailbox, raw):
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        m = re.search(rb"^From:(.*(?:\r?\n[ \t].*)*)", head, re.M | re.I)
+        frm = re.sub(r"\s+", " ", m.group(1).decode("utf-8", "replace")).strip() if m else ""
         addrs = re.findall(r"<([^<>@\s]+@[^<>\s]+)>", frm) or [frm.strip()]
         name = frm.split("<")[0].strip() if "<" in frm else ""
         if name and "@" in name and not name.startswith('"'):
@@ -287,7 +289,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not any(msg.get(h) for h in ("To", "Cc", "Bcc")):
             return gerr(400, "ErrorInvalidRecipients", "At least one recipient isn't valid., A message can't be "
                         "sent because it contains no recipients.")
-        bad = self.check_sender(mailbox, msg)
+        bad = self.check_sender(mailbox, raw)
         if bad:
             return bad
         self.server.state.store(raw, {"via": "sendMail", "mailbox": mailbox, "scope": self.scope,
@@ -298,8 +300,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raw, bad = self.mime(data)
         if bad:
             return bad
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        bad = self.check_sender(mailbox, msg)
+        bad = self.check_sender(mailbox, raw)
         if bad:
             return bad
         mid = "AAMkAD" + secrets.token_urlsafe(24) + "="
