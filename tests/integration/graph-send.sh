@@ -74,6 +74,12 @@ is "$BACKEND_RC" "$RC_OK" "From name with @: delivered"
 like "$(grep -a '^From:' "$(last_mail)")" '^From: "printer@contoso\.com" <scanner@contoso\.com>' "From name with @: quoted"
 graph_conf
 
+# print2mailctl test goes through Graph too
+out=$(PRINT2MAIL_BACKEND="$P2M_BACKEND" "$top_builddir/helper/print2mailctl" test scanner --to bob@contoso.com 2>&1)
+like "$out" 'Delivered' "print2mailctl test: delivered through Graph"
+printf '%s\n' "$out" >>"$T/all.err"
+is "$(meta_field "$(last_mail)" via)" "sendMail" "print2mailctl test: the test message came through sendMail"
+
 # no token or secret anywhere
 TOKENS=$("$PYTHON3" -c 'import json,sys; print("\n".join(json.loads(l)["access_token"] for l in open(sys.argv[1])))' "$T/tokend/tokens.jsonl")
 LEAK=0
