@@ -52,4 +52,4 @@ TESTS += tests/servers/selftest.sh
 
 ## Microsoft Graph transport (issue 11): the Graph-like server and its tests.
 EXTRA_DIST += tests/servers/graphd.py
-TESTS += tests/integration/graph-send.sh tests/integration/graph-refusals.sh tests/integration/graph-helper.sh tests/integration/graph-cups.sh
+TESTS += tests/integration/graph-send.sh tests/integration/graph-refusals.sh tests/integration/graph-helper.sh tests/integration/graph-cups.sh tests/integration/graph-peruser.sh
