@@ -65,24 +65,30 @@ p2m_graph_b64_finish(p2m_graph_b64 *st, char *out)
 	return 4;
 }
 
-/* Control characters become spaces: the text ends up in one-line job messages. */
+/* Valid UTF-8 of at most MAX bytes, control characters as spaces: the text
+ * ends up in one-line job messages and in JSON we send. */
 static char *
 clean_copy(const char *s, gsize max)
 {
+	g_autofree char *head = NULL;
 	char *c;
 	gsize i;
 
 	if (s == NULL)
 		return NULL;
-	c = g_strndup(s, max);
+	head = g_strndup(s, max);
+	c = g_utf8_make_valid(head, -1);
+	/* U+FFFD for a bad byte is 3 bytes: cut again, between characters */
+	if (strlen(c) > max) {
+		char *end = c + max;
+
+		while (end > c && ((guchar) *end & 0xc0) == 0x80)
+			end--;
+		*end = '\0';
+	}
 	for (i = 0; c[i] != '\0'; i++)
 		if ((guchar) c[i] < 0x20 || c[i] == 0x7f)
 			c[i] = ' ';
-	if (!g_utf8_validate(c, -1, NULL)) {
-		char *v = g_utf8_make_valid(c, -1);
-		g_free(c);
-		c = v;
-	}
 	return c;
 }
 

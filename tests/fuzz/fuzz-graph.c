@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; code != NULL && code[i] != '\0'; i++)
 			if ((guchar) code[i] < 0x20)
 				abort();
-		if (message != NULL && (strlen(message) > 3 * 512 || !g_utf8_validate(message, -1, NULL)))
+		if (message != NULL && (strlen(message) > 512 || !g_utf8_validate(message, -1, NULL)))
 			abort();
 	}
 	rule = p2m_rules_classify_graph(size > 0 ? 400 + data[0] % 200 : 0, code, message, size % 2, 0);
@@ -43,7 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (id != NULL && (*id == '\0' || strlen(id) > 1024))
 		abort();
 	if (p2m_graph_part_attachment(s, size, &ctype, &name)) {
-		if (ctype == NULL || name == NULL || strlen(name) > 255 || strchr(name, '\n') != NULL)
+		if (ctype == NULL || name == NULL || strlen(name) > 255 || strchr(name, '\n') != NULL ||
+		    !g_utf8_validate(name, -1, NULL))
 			abort();
 	} else if (ctype != NULL || name != NULL) {
 		abort();
