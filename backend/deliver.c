@@ -11,6 +11,7 @@
 #include "p2m-addr.h"
 #include "p2m-config.h"
 #include "p2m-error.h"
+#include "p2m-graph.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -165,6 +166,51 @@ classify(run *r, const p2m_smtp_result *res, GError *err)
 }
 
 static void
+classify_graph(run *r, const p2m_graph_result *res, GError *err)
+{
+	const p2m_rule *rule = NULL;
+
+	r->out->stage = res->step;
+	r->out->reply = g_strdup(res->reply);
+	if (res->maybe_sent || err->code == P2M_E_GRAPH)
+		rule = p2m_rules_refine(p2m_rules_classify_graph(res->http, res->code, res->message, res->draft_path,
+		                                                 res->maybe_sent), r->cred->refine);
+	fail(r, err, rule);
+}
+
+/* transport = graph: the same composed message, through Graph's sendMail
+ * (or a draft and an upload session when it is large). */
+static void
+send_graph(run *r)
+{
+	p2m_graph_request req = { 0 };
+	p2m_graph_result res = { 0 };
+	GError *err = NULL;
+	g_autofree char *to = g_strjoinv(", ", r->out->recipients);
+	const char *args[] = { to, r->acct->graph_endpoint, NULL };
+
+	req.account = r->acct;
+	req.ca_pem = r->ca;
+	req.bearer = r->cred->bearer;
+	req.mailbox = r->cred->sender;
+	req.read = p2m_source_read;
+	req.read_ctx = r->src;
+	req.cancel = r->cancel;
+	req.max_size = r->acct->max_message_size;
+	p2m_report_info(r->cat, "Sending to %s through %s", args);
+	p2m_report_line("STATE", "+connecting-to-device");
+	if (p2m_graph_send(&req, &res, &err)) {
+		r->out->err = P2M_OK;
+		r->out->final_reply = g_strdup_printf("202 Accepted by Microsoft Graph %s", res.draft_path ? "send" : "sendMail");
+	} else {
+		classify_graph(r, &res, err);
+	}
+	r->out->bytes = res.bytes;
+	p2m_report_line("STATE", "-connecting-to-device");
+	p2m_graph_result_clear(&res);
+}
+
+static void
 send_message(run *r)
 {
 	p2m_smtp_request req = { 0 };
@@ -201,8 +247,12 @@ p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel,
 	run r = { job, cat, cancel, out, NULL, NULL, NULL, NULL, NULL, NULL };
 
 	if (find_account(&r) && open_message(&r) && check_recipients(&r) && check_size(&r) &&
-	    prepare_as_root(&r))
-		send_message(&r);
+	    prepare_as_root(&r)) {
+		if (r.acct->transport == P2M_TRANSPORT_GRAPH)
+			send_graph(&r);
+		else
+			send_message(&r);
+	}
 	/* Secrets go first: nothing after this needs them. */
 	p2m_cred_free(r.cred);
 	p2m_store_unlock(r.slot);

@@ -9,6 +9,7 @@
 #   backend> - the backend passing the already composed message through
 #              (message/rfc822, as after the print2mail-compose filter)
 #   curl     - curl sending that same composed message (-T file)
+#   graph    - the backend with transport = graph (sendMail, or draft + upload session)
 # and prints wall time, peak RSS and the ratios backend/curl.  Memory must not
 # grow with the document: compare the 4 MB and 64 MB rows.  Peak RSS comes
 # from /usr/bin/time -v (Debian package "time") or, without it, from Python's
@@ -82,5 +83,26 @@ for size in $SIZES; do
 	row curl "$size" "$cw" "$(mb "$cr")"
 	cmp -s "$T/msg.eml" "$(last_mail)" || { echo "curl's copy differs from the composed message" >&2; exit 1; }
 	echo "# $size MB: backend/curl wall $(ratio "$bw" "$cw"), RSS $(ratio "$br" "$cr"); composed-input backend/curl wall $(ratio "$pw" "$cw"), RSS $(ratio "$pr" "$cr")"
+	rm -f "$SPOOL"/*.eml
+done
+
+# ---- transport = graph: the same documents through the Graph-like server ----
+# (tests/servers/graphd.py; large ones take the draft + upload session path).
+# The message is spooled to an unnamed temporary file, so RSS must stay flat.
+pids=$P2M_PIDS
+. "$top_srcdir/tests/integration/graph-lib.sh"
+P2M_PIDS=$pids
+tokend_config "{\"clients\": {\"$GCLIENT\": {\"secret\": \"$GSECRET\", \"mailbox\": \"scanner@contoso.com\"}}}"
+p2m_start_tokend
+p2m_start_graphd
+write_secret "$T/graph.secret" "$GSECRET"
+graph_conf "max_message_size = 150M"
+echo "# transport = graph"
+for size in $SIZES; do
+	make_pdf "$T/doc.pdf" $((size * 1024 * 1024))
+	P2M_WRAPPER="$METER" run_backend "print2mail://scanner?to=bob@contoso.com" 3 bench "bench $size MB" "" "$T/doc.pdf"
+	[ "$BACKEND_RC" -eq 0 ] || { echo "backend (graph) failed: $BACKEND_ERR" >&2; exit 1; }
+	read -r gw gr <<<"$(measured)"
+	row graph "$size" "$gw" "$(mb "$gr")"
 	rm -f "$SPOOL"/*.eml
 done

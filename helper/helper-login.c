@@ -190,7 +190,7 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	session *s;
 
 	*uri = *code = *message = NULL;
-	if ((d = p2m_oauth_device_start(account, P2M_SCOPE_DELEGATED, &rule, error)) == NULL)
+	if ((d = p2m_oauth_device_start(account, p2m_account_scope(account, FALSE), &rule, error)) == NULL)
 		return FALSE;
 	s = g_new0(session, 1);
 	/* The table's, the poll thread's and ours: a concurrent start for the

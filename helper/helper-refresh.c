@@ -236,8 +236,13 @@ schedule(entry *e, gint64 delay_ms)
 static void
 add_entry(helper_refresh *r, const char *account, const char *user)
 {
-	g_autofree char *identity = user != NULL ? g_strconcat("user:", user, NULL) : g_strdup(account);
-	entry *e = g_hash_table_lookup(r->entries, identity);
+	const p2m_account *a = p2m_config_find(r->cfg, account);
+	g_autofree char *identity = a != NULL ? p2m_token_identity(a, user) : NULL;
+	entry *e;
+
+	if (identity == NULL)
+		return;
+	e = g_hash_table_lookup(r->entries, identity);
 
 	if (e == NULL) {
 		e = g_new0(entry, 1);
@@ -276,8 +281,15 @@ helper_refresh_start(helper_refresh *r)
 		if (a->auth == P2M_AUTH_XOAUTH2 && a->send_as != P2M_SEND_AS_JOB_USER)
 			add_entry(r, a->name, NULL);
 	}
-	for (i = 0; ua != NULL && i < users->len; i++)
-		add_entry(r, ua->name, (const char *) g_ptr_array_index(users, i) + strlen("user:"));
+	for (i = 0; ua != NULL && i < users->len; i++) {
+		const char *user = (const char *) g_ptr_array_index(users, i) + strlen("user:");
+		gboolean graph = g_str_has_suffix(user, P2M_TOKEN_GRAPH_SUFFIX);
+		g_autofree char *name = g_strndup(user, strlen(user) - (graph ? strlen(P2M_TOKEN_GRAPH_SUFFIX) : 0));
+
+		/* Logins for the other audience stay on disk but are not kept fresh. */
+		if (graph == (ua->transport == P2M_TRANSPORT_GRAPH))
+			add_entry(r, ua->name, name);
+	}
 }
 
 typedef struct {

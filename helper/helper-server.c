@@ -97,6 +97,7 @@ do_forget(client *c)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *identity = NULL;
+	g_autofree char *graph_identity = NULL;
 	char user[NAME_MAX_LEN];
 
 	if (!field(c, P2M_IPC_F_USER, user, sizeof(user)))
@@ -106,10 +107,14 @@ do_forget(client *c)
 		return;
 	}
 	identity = g_strconcat("user:", user, NULL);
+	graph_identity = g_strconcat(identity, P2M_TOKEN_GRAPH_SUFFIX, NULL);
 	helper_login_cancel(c->ctx->login, identity);
+	helper_login_cancel(c->ctx->login, graph_identity);
 	helper_refresh_drop(c->ctx->refresh, identity);
+	helper_refresh_drop(c->ctx->refresh, graph_identity);
 	if (!p2m_vault_forget(c->ctx->cfg->state_dir, user, &error)
-	    || !p2m_token_remove(c->ctx->cfg->state_dir, identity, &error)) {
+	    || !p2m_token_remove(c->ctx->cfg->state_dir, identity, &error)
+	    || !p2m_token_remove(c->ctx->cfg->state_dir, graph_identity, &error)) {
 		reply_gerror(c, error, NULL);
 		return;
 	}

@@ -14,6 +14,15 @@
 const char *
 helper_status_auth_kind(const p2m_account *a)
 {
+	if (a->transport == P2M_TRANSPORT_GRAPH) {
+		if (a->send_as == P2M_SEND_AS_JOB_USER)
+			return "Microsoft Graph, each job user's own login (print2mailctl login --me)";
+		if (a->oauth_flow == P2M_FLOW_DEVICE_CODE)
+			return "Microsoft Graph, delegated login (device code)";
+		if (a->client_certificate != NULL)
+			return "Microsoft Graph, client credentials (certificate)";
+		return "Microsoft Graph, client credentials (client secret)";
+	}
 	if (a->auth != P2M_AUTH_XOAUTH2)
 		return "AUTH LOGIN (password file)";
 	if (a->send_as == P2M_SEND_AS_JOB_USER)
@@ -49,8 +58,9 @@ helper_status_fix(const p2m_rule *rule, const char *identity)
 		return NULL;
 	/* The table cannot name the account; root's log and status can. */
 	if (rule == p2m_rules_find("no-login") && !is_user_identity(identity))
-		return g_strdup_printf("Run print2mailctl login %s as root to sign the account in with the device code.",
-		                       identity);
+		return g_strdup_printf("Run print2mailctl login %.*s as root to sign the account in with the device code.",
+		                       (int) (strlen(identity) - (g_str_has_suffix(identity, P2M_TOKEN_GRAPH_SUFFIX)
+		                                                  ? strlen(P2M_TOKEN_GRAPH_SUFFIX) : 0)), identity);
 	return p2m_rules_format(rule->message, NULL, 0);
 }
 
@@ -143,12 +153,16 @@ format_identity(GString *out, const p2m_config *cfg, const char *identity)
 		g_string_append_printf(out, "  store: %s\n", error->message);
 		return;
 	}
+	/* Graph tokens are for another audience: their own line, never
+	 * mistaken for the SMTP token. */
+	const char *label = g_str_has_suffix(identity, P2M_TOKEN_GRAPH_SUFFIX) ? "graph token" : "token";
+
 	if (t == NULL || t->access_token == NULL) {
-		g_string_append(out, "  token: none yet\n");
+		g_string_append_printf(out, "  %s: none yet\n", label);
 	} else {
 		g_autofree char *w = when(t->expires_at);
 
-		g_string_append_printf(out, "  token: %s %s%s\n", t->expires_at > now ? "valid until" : "expired",
+		g_string_append_printf(out, "  %s: %s %s%s\n", label, t->expires_at > now ? "valid until" : "expired",
 		                       w, t->refresh_token != NULL ? ", refresh token stored" : "");
 	}
 	if (st->last_refresh > 0) {
@@ -169,6 +183,7 @@ format_identity(GString *out, const p2m_config *cfg, const char *identity)
 static void
 format_account(GString *out, const p2m_config *cfg, const p2m_account *a)
 {
+	g_autofree char *identity = NULL;
 	const p2m_rule *warn;
 
 	g_string_append_printf(out, "account %s: %s\n", a->name, helper_status_auth_kind(a));
@@ -176,7 +191,8 @@ format_account(GString *out, const p2m_config *cfg, const p2m_account *a)
 		g_string_append(out, "  no account token (nothing to refresh)\n");
 		return;
 	}
-	format_identity(out, cfg, a->name);
+	identity = p2m_token_identity(a, NULL);
+	format_identity(out, cfg, identity);
 	/* The helper records warnings too, but check now in case it is not running. */
 	warn = p2m_token_warning(cfg, a);
 	if (warn != NULL) {
@@ -192,6 +208,7 @@ helper_status_format(const p2m_config *cfg, const char *user)
 	GString *out = g_string_new(NULL);
 	g_autoptr(GPtrArray) users = helper_status_user_identities(cfg->state_dir);
 	g_autofree char *own = user != NULL ? g_strconcat("user:", user, NULL) : NULL;
+	g_autofree char *own_graph = user != NULL ? g_strconcat(own, P2M_TOKEN_GRAPH_SUFFIX, NULL) : NULL;
 	guint i;
 
 	for (i = 0; i < cfg->accounts->len; i++)
@@ -201,9 +218,10 @@ helper_status_format(const p2m_config *cfg, const char *user)
 	for (i = 0; i < users->len; i++) {
 		const char *id = g_ptr_array_index(users, i);
 
-		if (own != NULL && strcmp(own, id) != 0)
+		if (own != NULL && strcmp(own, id) != 0 && strcmp(own_graph, id) != 0)
 			continue;
-		g_string_append_printf(out, "login %s: XOAUTH2, per-user login\n", id);
+		g_string_append_printf(out, "login %s: %s, per-user login\n", id,
+		                       g_str_has_suffix(id, P2M_TOKEN_GRAPH_SUFFIX) ? "Microsoft Graph" : "XOAUTH2");
 		format_identity(out, cfg, id);
 	}
 	return g_string_free(out, FALSE);

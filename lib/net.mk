@@ -1,7 +1,8 @@
 ## lib/net.mk - the job as CUPS gives it and the SMTP transport (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-job.c lib/p2m-job.h \
-	lib/p2m-smtp.c lib/p2m-smtp.h
+	lib/p2m-smtp.c lib/p2m-smtp.h \
+	lib/p2m-graph.c lib/p2m-graph.h
 
 check_PROGRAMS += tests/unit/test-job tests/unit/test-smtp tests/fuzz/replay-uri
 tests_unit_test_job_LDADD = $(P2M_LIBS)
@@ -10,3 +11,11 @@ tests_fuzz_replay_uri_SOURCES = tests/fuzz/fuzz-uri.c $(FUZZ_REPLAY_MAIN)
 tests_fuzz_replay_uri_LDADD = $(P2M_LIBS)
 TESTS += tests/unit/test-job tests/unit/test-smtp tests/fuzz/replay-uri
 FUZZ_TARGETS += uri
+
+## Microsoft Graph (issue 11): unit test and fuzz target of p2m-graph's pure parsers.
+check_PROGRAMS += tests/unit/test-graph tests/fuzz/replay-graph
+tests_unit_test_graph_LDADD = $(P2M_LIBS)
+tests_fuzz_replay_graph_SOURCES = tests/fuzz/fuzz-graph.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_graph_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-graph tests/fuzz/replay-graph
+FUZZ_TARGETS += graph

@@ -18,7 +18,8 @@ static const char *const account_keys[] = {
 	"server", "port", "tls", "ca_file", "from", "from_name", "auth", "username",
 	"password_file", "oauth_flow", "tenant", "client_id", "client_secret_file",
 	"client_secret_expires", "client_certificate", "client_key", "oauth_authority",
-	"allowed_recipients", "send_as", "user_address", "max_message_size", NULL
+	"allowed_recipients", "send_as", "user_address", "max_message_size",
+	"transport", "graph_endpoint", NULL
 };
 
 /* Where things are in the text, for messages: GKeyFile keeps no line numbers. */
@@ -199,6 +200,7 @@ p2m_account_free(p2m_account *a)
 	g_free(a->oauth_authority);
 	g_strfreev(a->allowed_recipients);
 	g_free(a->user_address);
+	g_free(a->graph_endpoint);
 	g_free(a);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_account, p2m_account_free)
@@ -238,6 +240,12 @@ check_account(p2m_account *a, const source *src, const char *group, GError **err
 			return FALSE;
 		}
 	}
+	if (!g_str_has_prefix(a->graph_endpoint, "https://") || strlen(a->graph_endpoint) <= strlen("https://") ||
+	    strpbrk(a->graph_endpoint, "?#@ \t") != NULL) {
+		set_error(error, src, group, "graph_endpoint", "'%s' is not an https:// URL like %s",
+		          a->graph_endpoint, P2M_DEFAULT_GRAPH);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -259,6 +267,7 @@ read_account_strings(p2m_account *a, GKeyFile *kf, const source *src, const char
 		{ "client_key", &a->client_key, NULL },
 		{ "oauth_authority", &a->oauth_authority, P2M_DEFAULT_AUTHORITY },
 		{ "user_address", &a->user_address, NULL },
+		{ "graph_endpoint", &a->graph_endpoint, P2M_DEFAULT_GRAPH },
 	};
 	GError *e = NULL;
 	gsize i;
@@ -279,6 +288,8 @@ read_account_strings(p2m_account *a, GKeyFile *kf, const source *src, const char
 	/* A trailing slash would double in the token URL. */
 	while (a->oauth_authority != NULL && g_str_has_suffix(a->oauth_authority, "/"))
 		a->oauth_authority[strlen(a->oauth_authority) - 1] = '\0';
+	while (g_str_has_suffix(a->graph_endpoint, "/"))
+		a->graph_endpoint[strlen(a->graph_endpoint) - 1] = '\0';
 	return TRUE;
 }
 
@@ -289,14 +300,25 @@ read_account_choices(p2m_account *a, GKeyFile *kf, const source *src, const char
 	static const char *const auth[] = { "login", "xoauth2", NULL };
 	static const char *const flow[] = { "none", "client-credentials", "device-code", NULL };
 	static const char *const send_as[] = { "account", "job-user", NULL };
+	static const char *const transport[] = { "smtp", "graph", NULL };
 	int v;
 
 	if (!get_choice(kf, src, g, "tls", tls, P2M_TLS_STARTTLS, &v, error))
 		return FALSE;
 	a->tls = (p2m_tls_mode) v;
-	if (!get_choice(kf, src, g, "auth", auth, P2M_AUTH_LOGIN, &v, error))
+	if (!get_choice(kf, src, g, "transport", transport, P2M_TRANSPORT_SMTP, &v, error))
+		return FALSE;
+	a->transport = (p2m_transport) v;
+	/* Graph takes nothing but OAuth bearer tokens: the same OAuth keys as
+	 * XOAUTH2 apply, so a Graph account is an OAuth account everywhere. */
+	if (!get_choice(kf, src, g, "auth", auth,
+	                a->transport == P2M_TRANSPORT_GRAPH ? P2M_AUTH_XOAUTH2 : P2M_AUTH_LOGIN, &v, error))
 		return FALSE;
 	a->auth = (p2m_auth) v;
+	if (a->transport == P2M_TRANSPORT_GRAPH && a->auth != P2M_AUTH_XOAUTH2) {
+		set_error(error, src, g, "auth", "transport = graph signs in with OAuth only: remove auth or set auth = xoauth2");
+		return FALSE;
+	}
 	if (!get_choice(kf, src, g, "oauth_flow", flow,
 	                a->auth == P2M_AUTH_XOAUTH2 ? P2M_FLOW_CLIENT_CREDENTIALS : P2M_FLOW_NONE, &v, error))
 		return FALSE;
@@ -529,6 +551,14 @@ char *
 p2m_account_devicecode_url(const p2m_account *a)
 {
 	return g_strdup_printf("%s/%s/oauth2/v2.0/devicecode", a->oauth_authority, a->tenant);
+}
+
+const char *
+p2m_account_scope(const p2m_account *a, gboolean app_only)
+{
+	if (a->transport == P2M_TRANSPORT_GRAPH)
+		return app_only ? P2M_SCOPE_GRAPH_APP : P2M_SCOPE_GRAPH_DELEGATED;
+	return app_only ? P2M_SCOPE_APP : P2M_SCOPE_DELEGATED;
 }
 
 const char *

@@ -8,12 +8,16 @@
 #define P2M_DEFAULT_AUTHORITY  "https://login.microsoftonline.com"
 #define P2M_SCOPE_APP          "https://outlook.office365.com/.default"
 #define P2M_SCOPE_DELEGATED    "https://outlook.office.com/SMTP.Send offline_access"
+#define P2M_DEFAULT_GRAPH      "https://graph.microsoft.com"
+#define P2M_SCOPE_GRAPH_APP    "https://graph.microsoft.com/.default"
+#define P2M_SCOPE_GRAPH_DELEGATED "https://graph.microsoft.com/Mail.Send offline_access"
 #define P2M_CONFIG_MAX_SIZE    (1024 * 1024)
 
 typedef enum { P2M_TLS_STARTTLS, P2M_TLS_IMPLICIT } p2m_tls_mode;
 typedef enum { P2M_AUTH_LOGIN, P2M_AUTH_XOAUTH2 } p2m_auth;
 typedef enum { P2M_FLOW_NONE, P2M_FLOW_CLIENT_CREDENTIALS, P2M_FLOW_DEVICE_CODE } p2m_oauth_flow;
 typedef enum { P2M_SEND_AS_ACCOUNT, P2M_SEND_AS_JOB_USER } p2m_send_as;
+typedef enum { P2M_TRANSPORT_SMTP, P2M_TRANSPORT_GRAPH } p2m_transport;
 
 /* One [account NAME] section.  Strings are owned by the config. */
 typedef struct {
@@ -39,6 +43,8 @@ typedef struct {
 	p2m_send_as     send_as;            /* default account */
 	char           *user_address;       /* e.g. "%u@contoso.com" for send_as=job-user */
 	guint64         max_message_size;   /* bytes, 0 = no local limit */
+	p2m_transport   transport;          /* default smtp; graph implies OAuth (auth = xoauth2) */
+	char           *graph_endpoint;     /* default https://graph.microsoft.com, no trailing slash */
 } p2m_account;
 
 typedef struct {
@@ -67,6 +73,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_config, p2m_config_free)
 /* "{oauth_authority}/{tenant}/oauth2/v2.0/token" (and ".../devicecode"); caller frees. */
 char *p2m_account_token_url(const p2m_account *a);
 char *p2m_account_devicecode_url(const p2m_account *a);
+/* The OAuth scope to request for A's transport: app-only (client
+ * credentials) or delegated (device code, refresh, login --me).  Graph
+ * tokens are for another audience than SMTP ones.  Static strings. */
+const char *p2m_account_scope(const p2m_account *a, gboolean app_only);
 /* Domain part of the sender address (points into a->from), or NULL. */
 const char *p2m_account_domain(const p2m_account *a);
 /* user_address with %u replaced by USER (validated as an address); caller frees; NULL + error if invalid. */

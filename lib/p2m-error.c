@@ -43,6 +43,7 @@ static const struct {
 	[P2M_E_UNPROVEN]          = { "user-unproven", N_("CUPS did not authenticate the user of this job"), P2M_CLASS_MESSAGE },
 	[P2M_E_STORE_BUSY]        = { "store-busy", N_("The credential store is busy or cannot be written now"), P2M_CLASS_TRANSIENT },
 	[P2M_E_TRUNCATED]         = { "truncated", N_("The composed message ended early"), P2M_CLASS_TRANSIENT },
+	[P2M_E_GRAPH]             = { "graph", N_("Microsoft Graph refused the message"), P2M_CLASS_TRANSIENT },
 };
 
 static const struct {

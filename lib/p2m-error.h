@@ -43,6 +43,7 @@ typedef enum {
 	P2M_E_UNPROVEN,          /* send_as = job-user, but cupsd did not authenticate the job's user */
 	P2M_E_STORE_BUSY,        /* store lock held too long, or a store file cannot be written now (disk full) */
 	P2M_E_TRUNCATED,         /* the composed message ended before its MIME structure closed */
+	P2M_E_GRAPH,             /* Microsoft Graph refused: see the rule */
 	P2M_E__COUNT
 } p2m_error;
 

@@ -29,6 +29,12 @@
  * "error_codes"), match_text a '|' list of OAuth "error" values, equal
  * case-insensitively.
  *
+ * Graph rows: match_code is a '|' list of HTTP statuses ("403", "4xx"
+ * for a class), match_text a '|' list of error.code values (equal,
+ * case-insensitively) or, written "~text", substrings of error.message
+ * (case-insensitive); error.code decides first, the message text only
+ * picks the fix (reference/graph.md 2).
+ *
  * Placeholders in messages: {job} and {queue} (see p2m_rules_format()).
  * Limits checked by tests/unit/test-rules.c: ids of at most 19 characters,
  * because a PPD option keyword ("com.print2mail-ID-error" in *cupsIPPReason)
@@ -75,20 +81,29 @@
 #define U_CC       U_IDP "v2-oauth2-client-creds-grant-flow"
 #define U_CERT     U_IDP "certificate-credentials"
 #define U_RT       U_IDP "refresh-tokens"
+#define U_GSEND    "https://learn.microsoft.com/en-us/graph/api/user-sendmail"
+#define U_GRBAC    "https://learn.microsoft.com/en-us/exchange/permissions-exo/application-rbac"
+#define U_GAAP     "https://learn.microsoft.com/en-us/graph/auth-limit-mailbox-access"
+#define U_GLARGE   "https://learn.microsoft.com/en-us/graph/outlook-large-attachments"
+#define U_GTHR     "https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits"
+#define U_GERR     "https://learn.microsoft.com/en-us/graph/errors"
+#define U_GREST    "https://learn.microsoft.com/en-us/exchange/troubleshoot/user-and-shared-mailboxes/rest-api-is-not-yet-supported-for-this-mailbox-error"
+#define U_GAUTH    "https://learn.microsoft.com/en-us/graph/auth-v2-service"
 
 #define SMTP .source = P2M_RULE_SMTP
 #define TOKEN .source = P2M_RULE_TOKEN
 #define LOCAL .source = P2M_RULE_LOCAL
+#define GRAPH .source = P2M_RULE_GRAPH
 
 static const p2m_rule rules[] = {
 	/* ---- 535 5.7.139: one code, many causes, told apart by the text ---- */
 	{ KW_E("auth-off-tenant"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "disabled for the tenant",
 	  .summary = N_("SMTP AUTH is disabled for the tenant"),
-	  .message = N_("SMTP AUTH is off for the whole tenant. Run Set-TransportConfig -SmtpClientAuthenticationDisabled $false, or enable only this mailbox with Set-CASMailbox. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix."),
+	  .message = N_("SMTP AUTH is off for the whole tenant. Run Set-TransportConfig -SmtpClientAuthenticationDisabled $false, or enable only this mailbox with Set-CASMailbox. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix. Or transport = graph: Graph needs no SMTP AUTH."),
 	  .url = U_AUTH_OFF },
 	{ KW_E("auth-off-mailbox"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "disabled for the mailbox",
 	  .summary = N_("SMTP AUTH is disabled for the mailbox"),
-	  .message = N_("SMTP AUTH is off for this mailbox. Tick Authenticated SMTP in Microsoft 365 admin center > Active users > (user) > Mail > Manage email apps, or run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix."),
+	  .message = N_("SMTP AUTH is off for this mailbox. Tick Authenticated SMTP in admin center > Active users > (user) > Mail > Manage email apps, or run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false. XOAUTH2 needs it too; auth = xoauth2 is the lasting fix. Or: transport = graph."),
 	  .url = U_AUTH_OFF },
 	{ KW_E("bad-password"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "credentials were incorrect",
 	  .flags = F_BASIC, .user_id = "user-bad-password",
@@ -533,6 +548,74 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Client secret expires soon"),
 	  .message = N_("The client secret of this account expires soon. Create a new one in App registrations > Certificates & secrets and put its Value in client_secret_file."),
 	  .url = U_CC },
+
+	/* ---- Microsoft Graph (transport = graph), reference/graph.md 5 ---- */
+	{ KW_E("graph-maybe-sent"), .cls = M_, GRAPH, .flags = F_VARIANT,
+	  .summary = N_("Graph may have sent it already"),
+	  .message = N_("Graph may have sent this mail (504 or lost answer). Check Sent Items, then: lp -i {queue}-{job} -H resume to send again, or cancel {queue}-{job}"),
+	  .url = U_GERR },
+	{ KW_E("graph-token-expired"), .cls = T_, GRAPH, .match_code = "401", .match_text = "~expired|~lifetime validation",
+	  .summary = N_("Graph token expired"),
+	  .message = N_("Graph refused the token as expired (check the clock). print2mail retries with a new token."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-audience"), .cls = A_, GRAPH, .match_code = "401", .match_text = "~audience", .user_id = "user-token-refused",
+	  .summary = N_("Token not for Microsoft Graph"),
+	  .message = N_("Graph refused a token for another service. It must be for https://graph.microsoft.com; keep print2mail-helper running."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-token-refused"), .cls = A_, GRAPH, .match_code = "401", .user_id = "user-token-refused",
+	  .summary = N_("Graph refused the token"),
+	  .message = N_("Graph refused the token. Add the Microsoft Graph application permission Mail.Send and grant admin consent."),
+	  .url = U_GAUTH },
+	{ KW_E("graph-policy"), .cls = A_, GRAPH, .match_code = "403", .match_text = "~RAOP|~access to odata is disabled",
+	  .summary = N_("Access policy blocks the mailbox"),
+	  .message = N_("An application access policy blocks this mailbox (changes take up to an hour). Add it to the policy's group; check with Test-ApplicationAccessPolicy."),
+	  .url = U_GAAP },
+	{ KW_E("graph-send-as"), .cls = A_, GRAPH, .match_code = "403", .match_text = "ErrorSendAsDenied",
+	  .summary = N_("Graph may not send as this sender"),
+	  .message = N_("The mailbox may not send as the From address. Use its own address, or Add-RecipientPermission -Identity <from> -Trustee <mailbox> -AccessRights SendAs."),
+	  .url = U_GSEND },
+	{ KW_E("graph-readwrite"), .cls = A_, GRAPH, .flags = F_VARIANT,
+	  .summary = N_("Mail.ReadWrite missing"),
+	  .message = N_("Jobs over 3 MB go through a draft, which needs Mail.ReadWrite too. Grant it with admin consent (RBAC: Application Mail.ReadWrite). Smaller jobs still go out."),
+	  .url = U_GLARGE },
+	{ KW_E("graph-denied"), .cls = A_, GRAPH, .match_code = "403",
+	  .summary = N_("Graph denied the mailbox"),
+	  .message = N_("No Mail.Send for this mailbox. Grant it with admin consent, or add the mailbox to the app's New-ManagementRoleAssignment -CustomResourceScope; check: Test-ServicePrincipalAuthorization."),
+	  .url = U_GRBAC },
+	{ KW_E("graph-no-mailbox"), .cls = A_, GRAPH, .match_code = "404",
+	  .match_text = "MailboxNotEnabledForRESTAPI|MailboxNotSupportedForRESTAPI",
+	  .summary = N_("Mailbox has no Exchange licence"),
+	  .message = N_("The sending mailbox is inactive, unlicensed or on-premises. Assign it an Exchange Online licence, or use a shared mailbox."),
+	  .url = U_GREST },
+	{ KW_E("graph-no-user"), .cls = A_, GRAPH, .match_code = "404",
+	  .summary = N_("Sending mailbox not found"),
+	  .message = N_("Graph does not know the sending mailbox (see its reply). Set from to the mailbox's UPN, then: cupsenable {queue}"),
+	  .url = U_GSEND },
+	{ KW_E("graph-too-big"), .cls = M_, GRAPH,
+	  .match_text = "ErrorMessageSizeExceeded|ErrorAttachmentSizeLimitExceeded|RequestEntityTooLarge|~maximum request length",
+	  .summary = N_("Message too large"),
+	  .message = N_("The message is over the mailbox size limit (35 MB by default). Print fewer pages or run Set-Mailbox -MaxSendSize 150MB. Remove it with: cancel {queue}-{job}"),
+	  .url = U_GLARGE },
+	{ KW_E("graph-mailbox-full"), .cls = A_, GRAPH, .match_text = "ErrorQuotaExceeded",
+	  .summary = N_("Sending mailbox is full"),
+	  .message = N_("The sending mailbox is full (sent mail fills Sent Items). Empty Sent Items or give it a retention policy."),
+	  .url = U_GSEND },
+	{ KW_E("graph-recipients"), .cls = M_, GRAPH, .match_code = "400", .match_text = "ErrorInvalidRecipients",
+	  .summary = N_("Address refused"),
+	  .message = N_("Graph refused a recipient. Correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
+	  .url = U_GSEND },
+	{ KW_E("graph-throttled"), .cls = T_, GRAPH, .match_code = "429",
+	  .summary = N_("Server busy, throttling"),
+	  .message = N_("Graph throttles this app or mailbox. print2mail waits as asked (Retry-After) and retries; is another program using the app?"),
+	  .url = U_GTHR },
+	{ KW_E("graph-busy"), .cls = T_, GRAPH, .match_code = "5xx",
+	  .summary = N_("Mail service temporarily unavailable"),
+	  .message = N_("Microsoft Graph is busy or unavailable. print2mail retries later."),
+	  .url = U_GERR },
+	{ KW_E("graph-refused"), .cls = M_, GRAPH, .flags = F_GENERIC,
+	  .summary = N_("Message refused"),
+	  .message = N_("Microsoft Graph refused this message. Correct what its reply names, then: lp -i {queue}-{job} -H resume (or cancel {queue}-{job})"),
+	  .url = U_GERR },
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -739,6 +822,68 @@ p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, in
 	return p2m_rules_find("aad-refused");
 }
 
+/* ---- Microsoft Graph ---- */
+
+static int
+status_cb(const char *p, size_t n, const void *arg)
+{
+	int status = *(const int *) arg;
+	size_t k;
+
+	if (n != 3)
+		return 0;
+	for (k = 0; k < 3; k++) {
+		int got = k == 0 ? status / 100 : k == 1 ? status / 10 % 10 : status % 10;
+
+		if (p[k] != 'x' && p[k] - '0' != got)
+			return 0;
+	}
+	return 1;
+}
+
+typedef struct {
+	const char *code;
+	const char *message;
+} graph_answer;
+
+static int
+graph_text_cb(const char *p, size_t n, const void *arg)
+{
+	const graph_answer *a = arg;
+
+	if (n > 1 && p[0] == '~')
+		return a->message != NULL && text_alt_cb(p + 1, n - 1, a->message);
+	return a->code != NULL && error_cb(p, n, a->code);
+}
+
+const p2m_rule *
+p2m_rules_classify_graph(int http_status, const char *code, const char *message, int draft, int maybe_sent)
+{
+	graph_answer a = { code, message };
+	size_t i;
+
+	if (maybe_sent)
+		return p2m_rules_find("graph-maybe-sent");
+	if (code != NULL && strlen(code) >= 128)
+		a.code = NULL;
+	for (i = 0; i < N_RULES; i++) {
+		const p2m_rule *rule = &rules[i];
+
+		if (rule->source != P2M_RULE_GRAPH || (rule->flags & (P2M_RULE_F_VARIANT | P2M_RULE_F_GENERIC)))
+			continue;
+		if (rule->match_code != NULL && !any_alt(rule->match_code, status_cb, &http_status))
+			continue;
+		if (rule->match_text != NULL && !any_alt(rule->match_text, graph_text_cb, &a))
+			continue;
+		/* On the draft path a bare access denial is the missing
+		 * Mail.ReadWrite: sendMail itself needs only Mail.Send. */
+		if (draft && strcmp(rule->id, "graph-denied") == 0)
+			return p2m_rules_find("graph-readwrite");
+		return rule;
+	}
+	return p2m_rules_find("graph-refused");
+}
+
 /* ---- local failures ---- */
 
 const p2m_rule *
@@ -768,6 +913,7 @@ p2m_rules_for_error(p2m_error e)
 		[P2M_E_TRUNCATED] = "truncated",
 		[P2M_E_HELPER] = "helper",
 		[P2M_E_PROTOCOL] = "protocol",
+		[P2M_E_GRAPH] = "graph-refused",
 	};
 	const p2m_rule *r = NULL;
 

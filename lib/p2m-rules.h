@@ -30,7 +30,7 @@ typedef struct p2m_rule {
 	const char *app_id;       /* the variant for XOAUTH2 with an app-only (client credentials) token, or NULL */
 } p2m_rule;
 
-enum { P2M_RULE_SMTP = 1, P2M_RULE_TOKEN = 2, P2M_RULE_LOCAL = 3 };
+enum { P2M_RULE_SMTP = 1, P2M_RULE_TOKEN = 2, P2M_RULE_LOCAL = 3, P2M_RULE_GRAPH = 4 };
 
 /* Rule flags. */
 enum {
@@ -89,6 +89,15 @@ const p2m_rule *p2m_rules_classify_smtp(const char *reply, size_t len);
  * AADSTS codes from "error_codes" (may be empty), the HTTP status (0 = no
  * answer).  Never NULL. */
 const p2m_rule *p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, int http_status);
+
+/* Classify a Microsoft Graph error answer: HTTP status, error.code and
+ * error.message (either may be NULL).  DRAFT: it answered a step of the
+ * large-message path (draft, attachment, upload session), where a plain
+ * ErrorAccessDenied means Mail.ReadWrite is missing.  MAYBE_SENT: the send
+ * request went out whole without a clear answer (504, connection lost).
+ * Never NULL. */
+const p2m_rule *p2m_rules_classify_graph(int http_status, const char *code, const char *message,
+                                         int draft, int maybe_sent);
 
 /* The rule for a local failure (P2M_E_TLS_VERIFY, P2M_E_CONNECT, P2M_E_RECIPIENT_DENIED, ...).  Never NULL. */
 const p2m_rule *p2m_rules_for_error(p2m_error e);

@@ -155,7 +155,9 @@ p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **ou
 char *
 p2m_token_identity(const p2m_account *account, const char *user)
 {
-	return user != NULL ? g_strconcat("user:", user, NULL) : g_strdup(account->name);
+	const char *aud = account->transport == P2M_TRANSPORT_GRAPH ? P2M_TOKEN_GRAPH_SUFFIX : "";
+
+	return user != NULL ? g_strconcat("user:", user, aud, NULL) : g_strconcat(account->name, aud, NULL);
 }
 
 char *
@@ -434,11 +436,11 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 	p2m_oauth_form_add(form, "client_id", a->client_id);
 	if (app) {
 		p2m_oauth_form_add(form, "grant_type", "client_credentials");
-		p2m_oauth_form_add(form, "scope", P2M_SCOPE_APP);
+		p2m_oauth_form_add(form, "scope", p2m_account_scope(a, TRUE));
 	} else {
 		p2m_oauth_form_add(form, "grant_type", "refresh_token");
 		p2m_oauth_form_add(form, "refresh_token", cached->refresh_token->data);
-		p2m_oauth_form_add(form, "scope", P2M_SCOPE_DELEGATED);
+		p2m_oauth_form_add(form, "scope", p2m_account_scope(a, FALSE));
 	}
 	if (!add_client_credential(form, a, url, now_s(), app, error))
 		return NULL;

@@ -51,8 +51,13 @@ gboolean p2m_token_chars_ok(const char *s);
 
 /* ---- helpers shared by the backend, print2mail-helper and print2mailctl ---- */
 
+/* Appended to the identity of a token for Graph (transport = graph): Graph
+ * and SMTP tokens are for different audiences, so they never share a cache
+ * file, a lock or a status ('#' cannot occur in account or user names). */
+#define P2M_TOKEN_GRAPH_SUFFIX "#graph"
+
 /* The store identity: "user:NAME" for USER's delegated login, else the
- * account name.  Caller frees. */
+ * account name; with P2M_TOKEN_GRAPH_SUFFIX for a Graph account.  Caller frees. */
 char *p2m_token_identity(const p2m_account *account, const char *user);
 /* STATE_DIR/tokens/<escaped identity>.json.  Caller frees. */
 char *p2m_token_cache_path(const char *state_dir, const char *identity);

@@ -75,3 +75,6 @@ tests_fuzz_replay_tokframe_SOURCES = tests/fuzz/fuzz-tokframe.c $(FUZZ_REPLAY_MA
 tests_fuzz_replay_tokframe_LDADD = $(P2M_LIBS)
 TESTS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
 FUZZ_TARGETS += tokframe
+## Microsoft Graph transport (issue 11): the Graph-like server and its tests.
+EXTRA_DIST += tests/servers/graphd.py
+TESTS += tests/integration/graph-send.sh tests/integration/graph-refusals.sh tests/integration/graph-helper.sh tests/integration/graph-cups.sh tests/integration/graph-peruser.sh

@@ -48,6 +48,10 @@ FILE_MODE = 0o666                   # as open() makes files: what the umask leav
 
 CC_SCOPE = "https://outlook.office365.com/.default"
 SMTP_SCOPE = "https://outlook.office.com/SMTP.Send"
+# Microsoft Graph (transport = graph): another audience, so other scopes; graphd.py checks them.
+GRAPH_CC_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/Mail.Send"
+CC_SCOPES = (CC_SCOPE, GRAPH_CC_SCOPE)
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 EXO_RESOURCE = "00000002-0000-0ff1-ce00-000000000000"   # Office 365 Exchange Online app id
@@ -419,15 +423,16 @@ class Request:
         lifetime = int(self.cfg.get("token_lifetime", 3599))
         now = int(time.time())
         head = b64url(json.dumps({"typ": "JWT", "alg": "RS256", "x5t": "tokend-test"}, separators=(",", ":")).encode())
-        payload = {"aud": "https://outlook.office.com", "iss": "https://sts.windows.net/%s/" % self.tenant,
+        graph = scope.startswith("https://graph.microsoft.com/")
+        payload = {"aud": "https://graph.microsoft.com" if graph else "https://outlook.office.com", "iss": "https://sts.windows.net/%s/" % self.tenant,
                    "iat": now, "nbf": now, "exp": now + lifetime, "appid": self.client_id,
                    "tid": self.tenant, "uti": secrets.token_urlsafe(16)}
         if mailbox:
             payload["upn"] = mailbox
-        if scope == CC_SCOPE:
-            payload["roles"] = ["SMTP.SendAsApp"]
+        if scope in CC_SCOPES:
+            payload["roles"] = ["Mail.Send"] if graph else ["SMTP.SendAsApp"]
         else:
-            payload["scp"] = "SMTP.Send"
+            payload["scp"] = "Mail.Send" if graph else "SMTP.Send"
         access = "%s.%s.%s" % (head, b64url(json.dumps(payload, separators=(",", ":")).encode()),
                                b64url(secrets.token_bytes(48)))
         self.state.append("tokens.jsonl", {"access_token": access, "mailbox": mailbox,
@@ -435,7 +440,7 @@ class Request:
                                            "tenant": self.tenant, "grant_type": self.grant_type,
                                            "scope": scope})
         body = {"token_type": "Bearer"}
-        if scope != CC_SCOPE:
+        if scope not in CC_SCOPES:
             body["scope"] = scope
         body.update({"expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access})
         if with_refresh and not self.cfg.get("omit_refresh_token"):
@@ -459,9 +464,9 @@ class Request:
         if g == "client_credentials":
             scope = self.need("scope")
             self.client_auth(client, required=True)
-            if scope != CC_SCOPE:
+            if scope not in CC_SCOPES:
                 raise self.err(70011, scope=scope)
-            return self.issue(client.get("mailbox"), CC_SCOPE, with_refresh=False)
+            return self.issue(client.get("mailbox"), scope, with_refresh=False)
         if g == DEVICE_GRANT:
             self.client_auth(client, required=False)
             return self.device_poll(self.need("device_code"))
@@ -477,7 +482,7 @@ class Request:
         self.client_auth(client, required=False)
         scope = self.need("scope")
         scopes = scope.split()
-        if SMTP_SCOPE not in scopes:
+        if SMTP_SCOPE not in scopes and GRAPH_SCOPE not in scopes:
             raise self.err(70011, scope=scope)
         now = time.time()
         user_code = "%s-%s" % tuple("".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(4))
@@ -490,7 +495,8 @@ class Request:
                 del self.state.devices[k]
             self.state.devices[device_code] = {
                 "client_id": self.client_id, "tenant": self.tenant, "user_code": user_code,
-                "offline": "offline_access" in scopes, "created": now, "expires_at": now + expires_in,
+                "offline": "offline_access" in scopes, "scope": GRAPH_SCOPE if GRAPH_SCOPE in scopes else SMTP_SCOPE,
+                "created": now, "expires_at": now + expires_in,
                 "interval": interval, "last_poll": now, "polls": 0, "user": None,
                 "declined": False, "redeemed": False}
         return {"user_code": user_code, "device_code": device_code,
@@ -532,8 +538,8 @@ class Request:
             if d["user"] is None:
                 raise self.err(70016)
             d["redeemed"] = True
-            user, offline = d["user"], d["offline"]
-        return self.issue(user, SMTP_SCOPE, with_refresh=offline)
+            user, offline, granted = d["user"], d["offline"], d.get("scope", SMTP_SCOPE)
+        return self.issue(user, granted, with_refresh=offline)
 
     def refresh(self, rt):
         now = time.time()
@@ -545,14 +551,18 @@ class Request:
             if inactive is not None and now - rec.get("last_used", 0) > float(inactive):
                 raise self.err(700082, issued=iso_utc(rec.get("issued_at", now)))
             scope = self.form.get("scope")
-            if scope and not any(s.startswith("https://outlook.office.com/") for s in scope.split()):
+            if scope and not any(s.startswith(("https://outlook.office.com/", "https://graph.microsoft.com/"))
+                                 for s in scope.split()):
                 raise self.err(70011, scope=scope)
             rec["last_used"] = now
             if self.cfg.get("rotate_revokes") and not self.cfg.get("omit_refresh_token"):
                 rec["revoked"] = True
             self.state.save("refresh.json", self.state.refresh)
             rec = dict(rec)
-        return self.issue(rec.get("mailbox"), rec.get("scope") or SMTP_SCOPE, with_refresh=True, rt_record=rec)
+        # One refresh token serves any resource it was consented for: the scope asked now wins.
+        asked = [s for s in (self.form.get("scope") or "").split() if s != "offline_access"]
+        return self.issue(rec.get("mailbox"), asked[0] if asked else rec.get("scope") or SMTP_SCOPE,
+                          with_refresh=True, rt_record=rec)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

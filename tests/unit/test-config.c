@@ -129,6 +129,63 @@ test_load_missing(void)
 	g_assert_nonnull(strstr(error->message, "PRINT2MAIL_CONF"));
 }
 
+static void
+test_graph(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(p2m_config) cfg = parse(
+		"[account smtp]\nfrom = a@contoso.com\npassword_file = /x\n"
+		"[account g]\nfrom = scanner@contoso.com\ntransport = graph\ntenant = contoso.com\n"
+		"client_id = 1234\nclient_secret_file = /etc/print2mail/g.secret\n"
+		"[account cloud]\nfrom = s@contoso.us\ntransport = Graph\ntenant = t\nclient_id = c\n"
+		"oauth_flow = device-code\ngraph_endpoint = https://127.0.0.1:8443/\n",
+		&error);
+	const p2m_account *s, *g, *c;
+
+	g_assert_no_error(error);
+	s = p2m_config_find(cfg, "smtp");
+	g = p2m_config_find(cfg, "g");
+	c = p2m_config_find(cfg, "cloud");
+	g_assert_cmpint(s->transport, ==, P2M_TRANSPORT_SMTP);
+	g_assert_cmpstr(s->graph_endpoint, ==, "https://graph.microsoft.com");
+	g_assert_cmpstr(p2m_account_scope(s, TRUE), ==, "https://outlook.office365.com/.default");
+	g_assert_cmpint(g->transport, ==, P2M_TRANSPORT_GRAPH);
+	g_assert_cmpint(g->auth, ==, P2M_AUTH_XOAUTH2);
+	g_assert_cmpint(g->oauth_flow, ==, P2M_FLOW_CLIENT_CREDENTIALS);
+	g_assert_cmpstr(g->graph_endpoint, ==, "https://graph.microsoft.com");
+	g_assert_cmpstr(p2m_account_scope(g, TRUE), ==, "https://graph.microsoft.com/.default");
+	g_assert_cmpstr(p2m_account_scope(g, FALSE), ==, "https://graph.microsoft.com/Mail.Send offline_access");
+	g_assert_cmpint(c->oauth_flow, ==, P2M_FLOW_DEVICE_CODE);
+	g_assert_cmpstr(c->graph_endpoint, ==, "https://127.0.0.1:8443");
+}
+
+static void
+test_graph_errors(void)
+{
+	static const struct { const char *text; const char *want; } cases[] = {
+		{ "[account g]\nfrom = a@b.c\ntransport = ews\n", "conf:3: [account g] transport: 'ews' is not one of: smtp, graph" },
+		{ "[account g]\nfrom = a@b.c\ntransport = graph\nauth = login\npassword_file = /x\n",
+		  "conf:4: [account g] auth: transport = graph signs in with OAuth only" },
+		{ "[account g]\nfrom = a@b.c\ntransport = graph\n", "auth = xoauth2 needs tenant and client_id" },
+		{ "[account g]\nfrom = a@b.c\ntransport = graph\ntenant = t\nclient_id = c\nclient_secret_file = /s\n"
+		  "graph_endpoint = http://graph.microsoft.com\n", "conf:7: [account g] graph_endpoint: 'http://graph.microsoft.com' is not an https:// URL" },
+		{ "[account g]\nfrom = a@b.c\ntransport = graph\ntenant = t\nclient_id = c\nclient_secret_file = /s\n"
+		  "graph_endpoint = https://x/?a=b\n", "graph_endpoint: 'https://x/?a=b' is not" },
+		{ "[account g]\nfrom = a@b.c\ngraph_endpoint =\n", "graph_endpoint: empty value" },
+	};
+	gsize i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(p2m_config) cfg = p2m_config_parse(cases[i].text, strlen(cases[i].text), "conf", &error);
+
+		g_assert_null(cfg);
+		g_assert_error(error, P2M_ERROR, P2M_E_CONFIG);
+		if (strstr(error->message, cases[i].want) == NULL)
+			g_error("case %" G_GSIZE_FORMAT ": '%s' lacks '%s'", i, error->message, cases[i].want);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,5 +195,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/errors", test_errors);
 	g_test_add_func("/config/user-address", test_user_address);
 	g_test_add_func("/config/load-missing", test_load_missing);
+	g_test_add_func("/config/graph", test_graph);
+	g_test_add_func("/config/graph-errors", test_graph_errors);
 	return g_test_run();
 }

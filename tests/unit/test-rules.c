@@ -115,7 +115,8 @@ test_table_invariants(void)
 		g_assert_cmpuint(strlen(r->message), >, 20);
 		if (strlen(r->message) > MESSAGE_MAX)
 			g_error("rule %s: message of %zu bytes", r->id, strlen(r->message));
-		g_assert_true(r->source == P2M_RULE_SMTP || r->source == P2M_RULE_TOKEN || r->source == P2M_RULE_LOCAL);
+		g_assert_true(r->source == P2M_RULE_SMTP || r->source == P2M_RULE_TOKEN || r->source == P2M_RULE_LOCAL ||
+		              r->source == P2M_RULE_GRAPH);
 		g_assert_cmpint(r->cls, <, P2M_CLASS__COUNT);
 		if (r->flags & P2M_RULE_F_BASIC)
 			if (strstr(r->message, "auth = xoauth2") == NULL)
@@ -359,6 +360,62 @@ test_translations(void)
 	}
 }
 
+/* Graph answers (reference/graph.md 5) and the fix each gets. */
+static void
+test_graph(void)
+{
+	static const struct {
+		int http; const char *code; const char *message; int draft; int maybe; const char *want; p2m_class cls;
+	} cases[] = {
+		{ 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", 0, 0, "graph-token-expired", P2M_CLASS_TRANSIENT },
+		{ 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", 0, 0, "graph-token-expired", P2M_CLASS_TRANSIENT },
+		{ 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.", 0, 0, "graph-audience", P2M_CLASS_ACCOUNT },
+		{ 401, "InvalidAuthenticationToken", "Access token is empty.", 0, 0, "graph-token-refused", P2M_CLASS_ACCOUNT },
+		{ 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", 0, 0, "graph-denied", P2M_CLASS_ACCOUNT },
+		{ 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", 1, 0, "graph-readwrite", P2M_CLASS_ACCOUNT },
+		{ 403, "ErrorAccessDenied", "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.", 0, 0, "graph-policy", P2M_CLASS_ACCOUNT },
+		{ 403, "ErrorAccessDenied", "Access to OData is disabled.", 1, 0, "graph-policy", P2M_CLASS_ACCOUNT },
+		{ 403, "ErrorSendAsDenied", "The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.", 0, 0, "graph-send-as", P2M_CLASS_ACCOUNT },
+		{ 404, "ErrorInvalidUser", "The requested user 'x@contoso.com' is invalid.", 0, 0, "graph-no-user", P2M_CLASS_ACCOUNT },
+		{ 404, "ResourceNotFound", "Resource could not be discovered.", 0, 0, "graph-no-user", P2M_CLASS_ACCOUNT },
+		{ 404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.", 0, 0, "graph-no-mailbox", P2M_CLASS_ACCOUNT },
+		{ 404, "MailboxNotSupportedForRESTAPI", "REST API is not yet supported for this mailbox.", 0, 0, "graph-no-mailbox", P2M_CLASS_ACCOUNT },
+		{ 400, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.", 1, 0, "graph-too-big", P2M_CLASS_MESSAGE },
+		{ 413, "BadRequest", "The maximum request length supported is 4MB.", 1, 0, "graph-too-big", P2M_CLASS_MESSAGE },
+		{ 400, "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.", 0, 0, "graph-mailbox-full", P2M_CLASS_ACCOUNT },
+		{ 400, "ErrorInvalidRecipients", "At least one recipient isn't valid.", 0, 0, "graph-recipients", P2M_CLASS_MESSAGE },
+		{ 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", 0, 0, "graph-throttled", P2M_CLASS_TRANSIENT },
+		{ 503, "ResourceUnhealthy", "MdbReplicationProtectionUtilizationMonitor is unhealthy.", 0, 0, "graph-busy", P2M_CLASS_TRANSIENT },
+		{ 504, NULL, NULL, 0, 1, "graph-maybe-sent", P2M_CLASS_MESSAGE },
+		{ 0, NULL, NULL, 0, 1, "graph-maybe-sent", P2M_CLASS_MESSAGE },
+		{ 400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.", 0, 0, "graph-refused", P2M_CLASS_MESSAGE },
+		{ 418, NULL, NULL, 0, 0, "graph-refused", P2M_CLASS_MESSAGE },
+	};
+	gsize i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const p2m_rule *r = p2m_rules_classify_graph(cases[i].http, cases[i].code, cases[i].message,
+		                                             cases[i].draft, cases[i].maybe);
+
+		if (strcmp(r->id, cases[i].want) != 0)
+			g_error("case %" G_GSIZE_FORMAT ": %s, expected %s", i, r->id, cases[i].want);
+		g_assert_cmpint(r->cls, ==, cases[i].cls);
+	}
+	/* the fixes the issue asks for are named */
+	g_assert_nonnull(strstr(msg("graph-denied"), "New-ManagementRoleAssignment"));
+	g_assert_nonnull(strstr(msg("graph-denied"), "-CustomResourceScope"));
+	g_assert_nonnull(strstr(msg("graph-denied"), "Test-ServicePrincipalAuthorization"));
+	g_assert_nonnull(strstr(msg("graph-readwrite"), "Mail.ReadWrite"));
+	g_assert_nonnull(strstr(msg("graph-token-refused"), "Mail.Send"));
+	/* SMTP AUTH off: Graph sends without it */
+	g_assert_nonnull(strstr(msg("auth-off-tenant"), "transport = graph"));
+	g_assert_nonnull(strstr(msg("auth-off-mailbox"), "transport = graph"));
+	/* a per-user token refusal holds that user's job */
+	g_assert_cmpint(p2m_rules_refine(p2m_rules_find("graph-token-refused"), P2M_REFINE_PER_USER | P2M_REFINE_XOAUTH2)->cls,
+	                ==, P2M_CLASS_USER);
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_GRAPH)->id, ==, "graph-refused");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -371,5 +428,6 @@ main(int argc, char **argv)
 	g_test_add_func("/rules/local", test_local);
 	g_test_add_func("/rules/format", test_format);
 	g_test_add_func("/rules/translations", test_translations);
+	g_test_add_func("/rules/graph", test_graph);
 	return g_test_run();
 }
