@@ -11,6 +11,7 @@
 #include "p2m-addr.h"
 #include "p2m-config.h"
 #include "p2m-error.h"
+#include "p2m-net.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -160,6 +161,11 @@ classify(run *r, const p2m_smtp_result *res, GError *err)
 	r->out->reply = g_strdup(res->reply);
 	if (err->code == P2M_E_SMTP && res->reply != NULL)
 		rule = p2m_rules_refine(p2m_rules_classify_smtp(res->reply, strlen(res->reply)), r->cred->refine);
+	/* The server was reached: say what happened, not "cannot be reached". */
+	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_LOST)
+		rule = p2m_rules_find("conn-lost");
+	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_STALLED)
+		rule = p2m_rules_find("stalled");
 	fail(r, err, rule);
 }
 
@@ -182,6 +188,7 @@ send_message(run *r)
 	req.cancel = r->cancel;
 	req.size = p2m_source_message_size(r->src);
 	req.max_size = r->acct->max_message_size;
+	req.timeout_s = r->acct->timeout_s;
 	announce(r);
 	if (p2m_smtp_send(&req, &res, &err)) {
 		r->out->err = P2M_OK;

@@ -109,9 +109,11 @@ on_body(char *data, size_t size, size_t nmemb, void *user)
 }
 
 static gboolean
-setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form *form,
+setup_handle(CURL *c, const char *url, const p2m_account *account, const p2m_oauth_form *form,
              reply_sink *sink, char *errbuf)
 {
+	const char *ca_file = account->ca_file;
+	long limit = account->timeout_s > 0 ? (long) account->timeout_s : P2M_DEFAULT_TIMEOUT;
 	gboolean ok = TRUE;
 
 	ok &= curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
@@ -129,8 +131,8 @@ setup_handle(CURL *c, const char *url, const char *ca_file, const p2m_oauth_form
 	ok &= curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
 	if (ca_file != NULL)
 		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) P2M_OAUTH_CONNECT_TIMEOUT) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) P2M_OAUTH_TIMEOUT) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, MIN((long) P2M_OAUTH_CONNECT_TIMEOUT, limit)) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, MIN((long) P2M_OAUTH_TIMEOUT, limit)) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, p2m_oauth_form_body(form)) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
@@ -148,6 +150,9 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 	if (too_big)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
 		            "%s: reply larger than %d bytes", url, P2M_OAUTH_REPLY_MAX);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: the token endpoint did not answer in time (%s)", url, detail);
 	else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
 		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY,
 		            "%s: certificate not trusted: %s", url, detail);
@@ -156,7 +161,7 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 }
 
 gboolean
-p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
+p2m_oauth_post(const char *url, const p2m_account *account, const p2m_oauth_form *form,
                long *http_status, char **body, gsize *len, GError **error)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -173,7 +178,7 @@ p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
 		goto out;
 	}
 	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
-	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_file, form, &sink, errbuf)) {
+	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, account, form, &sink, errbuf)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
@@ -428,7 +433,7 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	}
 	p2m_oauth_form_add(form, "client_id", account->client_id);
 	p2m_oauth_form_add(form, "scope", scope);
-	if (!p2m_oauth_post(url, account->ca_file, form, &http, &body, &len, error))
+	if (!p2m_oauth_post(url, account, form, &http, &body, &len, error))
 		return NULL;
 	if (http >= 500) {
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);

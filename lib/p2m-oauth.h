@@ -22,12 +22,15 @@ void p2m_oauth_form_free(p2m_oauth_form *f);  /* wipes; accepts NULL */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_oauth_form, p2m_oauth_form_free)
 
 /* POST FORM to the https URL, the server certificate verified against the
- * system store plus CA_FILE (may be NULL), TLS 1.2 or later.  Any HTTP answer
+ * system store plus ACCOUNT's ca_file (may be NULL), TLS 1.2 or later.  The
+ * whole request ends within P2M_OAUTH_TIMEOUT or the account's timeout,
+ * whichever is shorter (a hanging endpoint never holds a job longer than
+ * the account says any wait may last).  Any HTTP answer
  * -> TRUE with *http_status and *body (NUL-terminated, free with
  * p2m_wipe_free: it may hold a token).  Errors: P2M_E_TLS_VERIFY (untrusted
  * certificate), P2M_E_TOKEN_UNAVAILABLE (DNS, connect, timeout, a reply over
  * P2M_OAUTH_REPLY_MAX), P2M_E_CONFIG (not an https URL). */
-gboolean p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
+gboolean p2m_oauth_post(const char *url, const p2m_account *account, const p2m_oauth_form *form,
                         long *http_status, char **body, gsize *len, GError **error);
 
 /* Pure: parse JSON text of at most P2M_OAUTH_REPLY_MAX bytes whose root must

@@ -327,7 +327,7 @@ post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *for
 	gsize len = 0;
 	long http = 0;
 
-	if (!p2m_oauth_post(url, a->ca_file, form, &http, &body, &len, error))
+	if (!p2m_oauth_post(url, a, form, &http, &body, &len, error))
 		return NULL;
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
