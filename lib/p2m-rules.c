@@ -545,6 +545,8 @@ static const char *const extra_msgids[] = {
 	N_("More: %s"),
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
+	N_("Waiting for one of the %s connections allowed for %s (max_connections)"),
+	N_("%s has sent its %s messages for this minute; waiting until %s (max_messages_per_minute)"),
 	NULL
 };
 
