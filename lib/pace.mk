@@ -11,3 +11,7 @@ tests_fuzz_replay_pace_SOURCES = tests/fuzz/fuzz-pace.c $(FUZZ_REPLAY_MAIN)
 tests_fuzz_replay_pace_LDADD = $(P2M_LIBS)
 TESTS += tests/unit/test-pace tests/fuzz/replay-pace
 FUZZ_TARGETS += pace
+
+## The fault matrix and the load test (their proxy ships with the test servers).
+EXTRA_DIST += tests/servers/faultproxy.py
+TESTS += tests/integration/faults-backend.sh
