@@ -12,6 +12,8 @@
 #include "p2m-config.h"
 #include "p2m-error.h"
 #include "p2m-graph.h"
+#include "p2m-net.h"
+#include "p2m-pace.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -27,7 +29,7 @@ typedef struct {
 	p2m_cred               *cred;
 	p2m_source             *src;
 	GBytes                 *ca;
-	p2m_store_lock         *slot;
+	p2m_pace               *pace;
 } run;
 
 /* Record ERR (consumed) as the outcome; RULE NULL = the rule of its code. */
@@ -118,12 +120,49 @@ check_size(run *r)
 	                           r->acct->name, r->cfg->path), NULL);
 }
 
-/* Everything that needs root: secrets, tokens, the CA file, the slot lock. */
+/* A job over the mailbox's limits says what it waits for, and until when. */
+static void
+on_pace_wait(void *ctx, gboolean busy_connections, gint64 until_ms)
+{
+	run *r = ctx;
+	g_autofree char *n = g_strdup_printf("%u", busy_connections ? r->acct->max_connections
+	                                                            : r->acct->max_messages_per_minute);
+	g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(until_ms / 1000);
+	g_autofree char *until = t != NULL ? g_date_time_format(t, "%H:%M:%S") : g_strdup("?");
+	const char *conn_args[] = { n, r->cred->username, NULL };
+	const char *rate_args[] = { r->cred->username, n, until, NULL };
+
+	if (busy_connections)
+		p2m_report_info(r->cat, "Waiting for one of the %s connections allowed for %s (max_connections)",
+		                conn_args);
+	else
+		p2m_report_info(r->cat, "%s has sent its %s messages for this minute; waiting until %s "
+		                "(max_messages_per_minute)", rate_args);
+}
+
+/* A connection slot and a place in the minute's budget of the mailbox. */
+static gboolean
+take_pace(run *r)
+{
+	p2m_pace_request req = {
+		.state_dir = r->cfg->state_dir, .mailbox = r->cred->username,
+		.max_connections = r->acct->max_connections, .max_per_minute = r->acct->max_messages_per_minute,
+		.max_wait_s = P2M_DELIVER_SLOT_WAIT_S, .cancel = r->cancel, .on_wait = on_pace_wait, .ctx = r,
+	};
+	GError *err = NULL;
+
+	if ((r->pace = p2m_pace_acquire(&req, &err)) == NULL)
+		return fail(r, err, NULL);
+	if (p2m_pace_warning(r->pace) != NULL)
+		p2m_report_line("INFO", p2m_pace_warning(r->pace));
+	return TRUE;
+}
+
+/* Everything that needs root: secrets, tokens, the CA file, the pacing state. */
 static gboolean
 prepare_as_root(run *r)
 {
 	const p2m_rule *rule = NULL;
-	gboolean waited = FALSE;
 	GError *err = NULL;
 
 	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &rule, &err))
@@ -132,10 +171,8 @@ prepare_as_root(run *r)
 		r->out->warning = p2m_token_warning(r->cfg, r->acct);
 	if (!p2m_smtp_read_ca(r->acct, &r->ca, &err))
 		return fail(r, err, NULL);
-	r->slot = p2m_privs_take_slot(r->cfg->state_dir, r->cred->username, P2M_DELIVER_SLOT_WAIT_S,
-	                              r->cancel, &waited, &err);
-	if (r->slot == NULL)
-		return fail(r, err, NULL);
+	if (!take_pace(r))
+		return FALSE;
 	if (!p2m_privs_drop(&err))
 		return fail(r, err, NULL);
 	return TRUE;
@@ -162,6 +199,11 @@ classify(run *r, const p2m_smtp_result *res, GError *err)
 	r->out->reply = g_strdup(res->reply);
 	if (err->code == P2M_E_SMTP && res->reply != NULL)
 		rule = p2m_rules_refine(p2m_rules_classify_smtp(res->reply, strlen(res->reply)), r->cred->refine);
+	/* The server was reached: say what happened, not "cannot be reached". */
+	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_LOST)
+		rule = p2m_rules_find("conn-lost");
+	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_STALLED)
+		rule = p2m_rules_find("stalled");
 	fail(r, err, rule);
 }
 
@@ -229,6 +271,7 @@ send_message(run *r)
 	req.cancel = r->cancel;
 	req.size = p2m_source_message_size(r->src);
 	req.max_size = r->acct->max_message_size;
+	req.timeout_s = r->acct->timeout_s;
 	announce(r);
 	if (p2m_smtp_send(&req, &res, &err)) {
 		r->out->err = P2M_OK;
@@ -237,6 +280,8 @@ send_message(run *r)
 		classify(r, &res, err);
 	}
 	r->out->bytes = res.bytes;
+	/* Counted against the minute once any of the message went out. */
+	p2m_pace_done(g_steal_pointer(&r->pace), r->out->err == P2M_OK || res.bytes > 0);
 	p2m_report_line("STATE", "-connecting-to-device");
 	p2m_smtp_result_clear(&res);
 }
@@ -255,7 +300,7 @@ p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel,
 	}
 	/* Secrets go first: nothing after this needs them. */
 	p2m_cred_free(r.cred);
-	p2m_store_unlock(r.slot);
+	p2m_pace_done(r.pace, FALSE);
 	p2m_source_free(r.src);
 	if (r.ca != NULL)
 		g_bytes_unref(r.ca);

@@ -8,7 +8,7 @@
 #include "p2m-job.h"
 #include "report.h"
 
-/* How long a job waits for one of the mailbox's SMTP connection slots. */
+/* How long a job waits for a connection slot and a place in the minute's budget of its mailbox. */
 #define P2M_DELIVER_SLOT_WAIT_S 300
 
 /*

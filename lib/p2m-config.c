@@ -19,7 +19,7 @@ static const char *const account_keys[] = {
 	"password_file", "oauth_flow", "tenant", "client_id", "client_secret_file",
 	"client_secret_expires", "client_certificate", "client_key", "oauth_authority",
 	"allowed_recipients", "send_as", "user_address", "max_message_size",
-	"transport", "graph_endpoint", NULL
+	"transport", "graph_endpoint", "timeout", "max_connections", "max_messages_per_minute", NULL
 };
 
 /* Where things are in the text, for messages: GKeyFile keeps no line numbers. */
@@ -386,6 +386,41 @@ read_account_numbers(p2m_account *a, GKeyFile *kf, const source *src, const char
 	return TRUE;
 }
 
+/* Network waits and Microsoft's per-mailbox limits: whole numbers in a range. */
+static gboolean
+read_account_limits(p2m_account *a, GKeyFile *kf, const source *src, const char *g, GError **error)
+{
+	struct { const char *key; unsigned *dst; unsigned def, min, max; } n[] = {
+		{ "timeout", &a->timeout_s, P2M_DEFAULT_TIMEOUT, 1, 86400 },
+		{ "max_connections", &a->max_connections, P2M_DEFAULT_MAX_CONNECTIONS, 1, 100 },
+		{ "max_messages_per_minute", &a->max_messages_per_minute, P2M_DEFAULT_MAX_PER_MINUTE, 0, 10000 },
+	};
+	gsize i;
+
+	for (i = 0; i < G_N_ELEMENTS(n); i++) {
+		g_autofree char *v = NULL;
+		GError *e = NULL;
+		char *end = NULL;
+		guint64 x;
+
+		*n[i].dst = n[i].def;
+		if ((v = get_string(kf, src, g, n[i].key, NULL, &e)) == NULL) {
+			if (e == NULL)
+				continue;
+			g_propagate_error(error, e);
+			return FALSE;
+		}
+		errno = 0;
+		x = g_ascii_strtoull(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || !g_ascii_isdigit(*v) || x < n[i].min || x > n[i].max) {
+			set_error(error, src, g, n[i].key, "'%s' is not a whole number from %u to %u", v, n[i].min, n[i].max);
+			return FALSE;
+		}
+		*n[i].dst = (unsigned) x;
+	}
+	return TRUE;
+}
+
 static p2m_account *
 parse_account(GKeyFile *kf, const source *src, const char *group, GError **error)
 {
@@ -407,6 +442,7 @@ parse_account(GKeyFile *kf, const source *src, const char *group, GError **error
 	if (!read_account_strings(a, kf, src, group, error) ||
 	    !read_account_choices(a, kf, src, group, error) ||
 	    !read_account_numbers(a, kf, src, group, error) ||
+	    !read_account_limits(a, kf, src, group, error) ||
 	    !check_account(a, src, group, error))
 		return NULL;
 	return g_steal_pointer(&a);

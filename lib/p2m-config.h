@@ -12,6 +12,11 @@
 #define P2M_SCOPE_GRAPH_APP    "https://graph.microsoft.com/.default"
 #define P2M_SCOPE_GRAPH_DELEGATED "https://graph.microsoft.com/Mail.Send offline_access"
 #define P2M_CONFIG_MAX_SIZE    (1024 * 1024)
+/* Seconds any one network wait of a job may last (connect, a reply, an upload making no progress). */
+#define P2M_DEFAULT_TIMEOUT          300
+/* Microsoft 365's per-mailbox limits: 3 concurrent SMTP connections, 30 messages a minute. */
+#define P2M_DEFAULT_MAX_CONNECTIONS  3
+#define P2M_DEFAULT_MAX_PER_MINUTE   30
 
 typedef enum { P2M_TLS_STARTTLS, P2M_TLS_IMPLICIT } p2m_tls_mode;
 typedef enum { P2M_AUTH_LOGIN, P2M_AUTH_XOAUTH2 } p2m_auth;
@@ -45,6 +50,9 @@ typedef struct {
 	guint64         max_message_size;   /* bytes, 0 = no local limit */
 	p2m_transport   transport;          /* default smtp; graph implies OAuth (auth = xoauth2) */
 	char           *graph_endpoint;     /* default https://graph.microsoft.com, no trailing slash */
+	unsigned        timeout_s;          /* timeout: longest single network wait, default 300 s */
+	unsigned        max_connections;    /* connections at once per mailbox, default 3 */
+	unsigned        max_messages_per_minute; /* per mailbox in any 60 s, default 30, 0 = no pacing */
 } p2m_account;
 
 typedef struct {

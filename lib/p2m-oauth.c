@@ -112,8 +112,10 @@ on_body(char *data, size_t size, size_t nmemb, void *user)
 }
 
 static gboolean
-setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, reply_sink *sink, char *errbuf)
+setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, long timeout_s,
+             reply_sink *sink, char *errbuf)
 {
+	long limit = timeout_s > 0 ? timeout_s : P2M_DEFAULT_TIMEOUT;
 	gboolean ok = TRUE;
 
 	ok &= curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
@@ -140,8 +142,8 @@ setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, reply_s
 		blob.flags = CURL_BLOB_COPY;
 		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
 	}
-	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) P2M_OAUTH_CONNECT_TIMEOUT) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) P2M_OAUTH_TIMEOUT) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, MIN((long) P2M_OAUTH_CONNECT_TIMEOUT, limit)) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, MIN((long) P2M_OAUTH_TIMEOUT, limit)) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
 	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
@@ -159,6 +161,9 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 	if (too_big)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
 		            "%s: reply larger than %d bytes", url, P2M_OAUTH_REPLY_MAX);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
+		            "%s: the token endpoint did not answer in time (%s)", url, detail);
 	else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
 		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY,
 		            "%s: certificate not trusted: %s", url, detail);
@@ -167,7 +172,7 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 }
 
 gboolean
-p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
+p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long timeout_s,
                long *http_status, char **body, gsize *len, GError **error)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -184,7 +189,7 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
 		goto out;
 	}
 	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
-	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, &sink, errbuf)) {
+	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, timeout_s, &sink, errbuf)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
@@ -208,35 +213,60 @@ out:
 }
 
 GByteArray *
-p2m_oauth_request_pack(const char *url, GBytes *ca_pem, const char *form_body)
+p2m_oauth_request_pack(const char *url, GBytes *ca_pem, long timeout_s, const char *form_body)
 {
 	gsize ca_len = ca_pem != NULL ? g_bytes_get_size(ca_pem) : 0;
-	GByteArray *req = g_byte_array_sized_new((guint) (p2m_unpriv_field_size(strlen(url))
-	                                                  + p2m_unpriv_field_size(ca_len)
-	                                                  + p2m_unpriv_field_size(strlen(form_body))));
+	char t[24];
+	GByteArray *req;
 
+	g_snprintf(t, sizeof t, "%ld", CLAMP(timeout_s, 0L, 86400L));
+	req = g_byte_array_sized_new((guint) (p2m_unpriv_field_size(strlen(url))
+	                                      + p2m_unpriv_field_size(ca_len)
+	                                      + p2m_unpriv_field_size(strlen(t))
+	                                      + p2m_unpriv_field_size(strlen(form_body))));
 	p2m_unpriv_put(req, url, strlen(url));
 	p2m_unpriv_put(req, ca_pem != NULL ? g_bytes_get_data(ca_pem, NULL) : "", ca_len);
+	p2m_unpriv_put(req, t, strlen(t));
 	p2m_unpriv_put(req, form_body, strlen(form_body));
 	return req;
 }
 
 gboolean
-p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem, char **form_body)
+p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem,
+                         long *timeout_s, char **form_body)
 {
-	const guint8 *f[3];
-	gsize n[3];
+	const guint8 *f[4];
+	gsize n[4];
+	char t[24];
+	guint64 v = 0;
 	int i;
 
 	*url = *form_body = NULL;
 	*ca_pem = NULL;
-	for (i = 0; i < 3; i++)
+	*timeout_s = 0;
+	for (i = 0; i < 4; i++)
 		if (!p2m_unpriv_get(&req, &len, P2M_UNPRIV_REQUEST_MAX, &f[i], &n[i]))
 			return FALSE;
+	if (n[2] == 0 || n[2] >= sizeof t)
+		return FALSE;
+	memcpy(t, f[2], n[2]);
+	t[n[2]] = '\0';
+	if (!g_ascii_string_to_unsigned(t, 10, 0, 86400, &v, NULL))
+		return FALSE;
+	*timeout_s = (long) v;
 	*url = g_strndup((const char *) f[0], n[0]);
 	*ca_pem = n[1] > 0 ? g_bytes_new_static(f[1], n[1]) : NULL;
-	*form_body = g_strndup((const char *) f[2], n[2]);
+	*form_body = g_strndup((const char *) f[3], n[3]);
 	return TRUE;
+}
+
+int
+p2m_oauth_child_deadline(long timeout_s)
+{
+	long limit = timeout_s > 0 ? timeout_s : P2M_DEFAULT_TIMEOUT;
+
+	/* The child's own curl timeout ends first; the margin covers fork and exit. */
+	return (int) MIN((long) P2M_OAUTH_TIMEOUT, limit) + 5;
 }
 
 /* ---- JSON replies ----------------------------------------------------------- */
@@ -464,11 +494,11 @@ device_start_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	char *form = NULL, *body = NULL;
 	gsize len = 0;
-	long http = 0;
+	long http = 0, timeout_s = 0;
 
-	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &form)) {
+	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &timeout_s, &form)) {
 		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed device code request");
-	} else if (p2m_oauth_post(url, ca, form, &http, &body, &len, &err)) {
+	} else if (p2m_oauth_post(url, ca, form, timeout_s, &http, &body, &len, &err)) {
 		if (http >= 500)
 			g_set_error(&err, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 		else
@@ -507,8 +537,9 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	if (!p2m_smtp_read_ca(account, &ca, error))
 		return NULL;
 	/* The exchange and its JSON run without root (p2m-unpriv.h). */
-	req = p2m_oauth_request_pack(url, ca, p2m_oauth_form_body(form));
-	if (p2m_unpriv_run(device_start_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
+	req = p2m_oauth_request_pack(url, ca, (long) account->timeout_s, p2m_oauth_form_body(form));
+	if (p2m_unpriv_run(device_start_in_child, req->data, req->len,
+	                   p2m_oauth_child_deadline((long) account->timeout_s), &reply, &err))
 		p2m_tokframe_parse_device(reply->data, reply->len, now, &d, rule, error);
 	else
 		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,

@@ -21,24 +21,31 @@ const char *p2m_oauth_form_body(const p2m_oauth_form *f);
 void p2m_oauth_form_free(p2m_oauth_form *f);  /* wipes; accepts NULL */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_oauth_form, p2m_oauth_form_free)
 
-/* POST FORM_BODY (p2m_oauth_form_body) to the https URL, the server
- * certificate verified against the system store plus the PEM CA_PEM (may be
- * NULL; p2m_smtp_read_ca reads the account's ca_file), TLS 1.2 or later.  Any HTTP answer
+/* POST FORM to the https URL, the server certificate verified against the
+ * system store plus the PEM CA_PEM (may be NULL;
+ * p2m_smtp_read_ca reads the account's ca_file), TLS 1.2 or later.  The
+ * whole request ends within P2M_OAUTH_TIMEOUT or TIMEOUT_S (the
+ * account's timeout, 0 = the default),
+ * whichever is shorter (a hanging endpoint never holds a job longer than
+ * the account says any wait may last).  Any HTTP answer
  * -> TRUE with *http_status and *body (NUL-terminated, free with
  * p2m_wipe_free: it may hold a token).  Errors: P2M_E_TLS_VERIFY (untrusted
  * certificate), P2M_E_TOKEN_UNAVAILABLE (DNS, connect, timeout, a reply over
  * P2M_OAUTH_REPLY_MAX), P2M_E_CONFIG (not an https URL). */
-gboolean p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body,
+gboolean p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long timeout_s,
                         long *http_status, char **body, gsize *len, GError **error);
 
 /* A POST for the unprivileged child (p2m-unpriv.h): URL, the CA PEM (may
- * be NULL) and the form body packed into one buffer, sized once so that
+ * be NULL), the timeout (p2m_oauth_post) and the form body packed into one buffer, sized once so that
  * the secrets in the body leave no copy behind (free it with
  * p2m_unpriv_reply_free).  Unpack gives pointers into REQ (*ca a static
  * GBytes over it, NULL when empty) and a copy of the body the caller wipes;
  * FALSE when REQ is malformed. */
-GByteArray *p2m_oauth_request_pack(const char *url, GBytes *ca_pem, const char *form_body);
-gboolean p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem, char **form_body);
+GByteArray *p2m_oauth_request_pack(const char *url, GBytes *ca_pem, long timeout_s, const char *form_body);
+gboolean p2m_oauth_request_unpack(const guint8 *req, gsize len, char **url, GBytes **ca_pem,
+                                  long *timeout_s, char **form_body);
+/* Seconds the unprivileged child may take for one POST with TIMEOUT_S. */
+int p2m_oauth_child_deadline(long timeout_s);
 
 /* Pure: parse JSON text of at most P2M_OAUTH_REPLY_MAX bytes whose root must
  * be an object; the parser owns *root.  Malformed -> NULL, P2M_E_PROTOCOL. */

@@ -464,6 +464,14 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Mail server unreachable"),
 	  .message = N_("The mail server cannot be reached (DNS, firewall or network). print2mail retries later; check that this host reaches server and port."),
 	  .url = U_PRN },
+	{ KW_E("conn-lost"), .cls = T_, LOCAL,
+	  .summary = N_("Connection to the mail server lost"),
+	  .message = N_("The connection to the mail server was lost during the upload. print2mail retries later; if it keeps happening, check the network between this host and the server."),
+	  .url = U_PRN },
+	{ KW_E("stalled"), .cls = T_, LOCAL,
+	  .summary = N_("Mail server stopped answering"),
+	  .message = N_("The mail server stopped answering for longer than timeout (print2mail.conf). print2mail retries later; raise timeout if the network is slow."),
+	  .url = U_PRN },
 	{ KW_E("recipient-denied"), .cls = M_, LOCAL,
 	  .summary = N_("Recipient not allowed"),
 	  .message = N_("A recipient is not in allowed_recipients of this account. Correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
@@ -633,6 +641,8 @@ static const char *const extra_msgids[] = {
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
 	N_("Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"),
+	N_("Waiting for one of the %s connections allowed for %s (max_connections)"),
+	N_("%s has sent its %s messages for this minute; waiting until %s (max_messages_per_minute)"),
 	NULL
 };
 

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "p2m-error.h"
+#include "p2m-net.h"
 #include "p2m-smtp.h"
 
 #define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
@@ -271,6 +272,7 @@ typedef struct {
 	p2m_smtp_tracker       *tracker;
 	GError                 *read_error;
 	gboolean                canceled;
+	gboolean                eof;          /* the reader said "end": libcurl sends the final "." next */
 	guint64                 bytes;
 	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
 	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
@@ -441,6 +443,8 @@ read_cb(char *buf, size_t size, size_t nitems, void *userp)
 	if (known_too_large(x))
 		return CURL_READFUNC_ABORT;
 	n = x->req->read(x->req->read_ctx, buf, size * nitems, &x->read_error);
+	if (n == 0)
+		x->eof = TRUE;
 	if (n < 0 || is_canceled(x)) {
 		/* A read interrupted by SIGTERM is a cancel, not a bad document. */
 		x->canceled = is_canceled(x);
@@ -550,7 +554,6 @@ static CURLcode
 setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
                struct curl_slist *rcpt, char *errbuf)
 {
-	long timeout = req->timeout_s > 0 ? req->timeout_s : 300;
 	g_autofree char *from = g_strdup_printf("<%s>", req->mail_from);
 	CURLcode rc = CURLE_OK;
 
@@ -563,10 +566,7 @@ setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
 	rc |= curl_easy_setopt(h, CURLOPT_PROXY, "");
 	rc |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	rc |= curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
-	rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, timeout);
+	rc |= p2m_net_set_timeouts(h, req->timeout_s);
 	rc |= setup_tls(h, req);
 	rc |= setup_auth(h, req);
 	rc |= curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);   /* copied by libcurl */
@@ -618,6 +618,36 @@ curl_error_class(CURLcode rc)
 	}
 }
 
+static unsigned
+timeout_of(const p2m_smtp_request *req)
+{
+	return req->timeout_s > 0 ? (unsigned) req->timeout_s : P2M_DEFAULT_TIMEOUT;
+}
+
+/* The connection was closed under us.  Before the final "." the server
+ * keeps nothing; after it, only the server knows (RFC 5321 6.1, the one
+ * way SMTP duplicates a message): say which. */
+static void
+lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
+{
+	const p2m_account *a = x->req->account;
+
+	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && x->eof;
+	if (res->after_dot)
+		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
+		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
+		            " bytes) was sent, before the server confirmed it; it is sent again, so it may arrive twice",
+		            a->server, port_of(a), x->bytes);
+	else if (res->stage == P2M_SMTP_STAGE_DATA_END)
+		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
+		            "the connection to the mail server %s:%u was lost during the upload, after %" G_GUINT64_FORMAT
+		            " bytes of the message; the server accepted nothing", a->server, port_of(a), x->bytes);
+	else
+		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
+		            "the connection to the mail server %s:%u was lost during %s, before the message was sent",
+		            a->server, port_of(a), p2m_smtp_stage_name(res->stage));
+}
+
 /* Turn what happened into RES and ERROR. */
 static gboolean
 conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError **error)
@@ -651,6 +681,18 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		return FALSE;
 	}
 	e = curl_error_class(rc);
+	/* Any reply, even the greeting, means the server was reached. */
+	res->fault = p2m_net_fault_of(rc, x->tracker->last != NULL || x->tracker->sent_any);
+	if (refusal == NULL && res->fault == P2M_NET_STALLED) {
+		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
+		            "the mail server %s:%u stopped answering during %s: nothing moved for %u s (timeout)",
+		            a->server, port_of(a), p2m_smtp_stage_name(res->stage), timeout_of(x->req));
+		return FALSE;
+	}
+	if (refusal == NULL && res->fault == P2M_NET_LOST) {
+		lost_message(x, res, error);
+		return FALSE;
+	}
 	if (e == P2M_E_TLS_VERIFY) {
 		g_set_error(error, P2M_ERROR, e, "the certificate of %s:%u is not trusted: %s",
 		            a->server, port_of(a), detail);

@@ -50,7 +50,7 @@ typedef struct {
 	/* Set asynchronously (SIGTERM): the transfer is abandoned before the
 	 * final "." so the server accepts nothing.  May be NULL. */
 	volatile sig_atomic_t *cancel;
-	long               timeout_s;  /* inactivity limit, 0 = 300 s */
+	long               timeout_s;  /* every single wait (p2m_net_set_timeouts), 0 = P2M_DEFAULT_TIMEOUT */
 	/* The message's exact size when known, else 0.  It must be exact:
 	 * libcurl announces it (SIZE= on MAIL FROM, RFC 1870) and ends the
 	 * upload after that many bytes. */
@@ -72,6 +72,10 @@ typedef struct {
 	char           *final_reply; /* on success: the server's answer to the final "." */
 	guint64         bytes;       /* message bytes handed to libcurl */
 	long            curl_code;   /* CURLcode, for DEBUG lines */
+	int             fault;       /* p2m_net_fault: unreachable, stalled, lost ... */
+	/* The connection was lost after the final "." went out and before the
+	 * server answered it: the server may have accepted the message. */
+	gboolean        after_dot;
 } p2m_smtp_result;
 
 void p2m_smtp_result_clear(p2m_smtp_result *res);
@@ -88,7 +92,9 @@ void p2m_smtp_result_clear(p2m_smtp_result *res);
  *   P2M_E_SMTP        the server refused; RES->reply holds its words
  *   P2M_E_TLS_VERIFY  the certificate is not trusted (nothing was sent after STARTTLS)
  *   P2M_E_TLS         TLS could not be negotiated (or STARTTLS not offered)
- *   P2M_E_CONNECT     DNS, connection refused or reset, timeout
+ *   P2M_E_CONNECT     DNS, connection refused or reset, timeout; RES->fault
+ *                     tells unreachable, stalled (nothing moved for the
+ *                     timeout) and lost (closed under us) apart
  *   P2M_E_TOO_LARGE   over REQ->max_size or the server's SIZE; the server
  *                     accepted nothing (the message says which limit)
  *   P2M_E_CANCELED    *cancel was set

@@ -326,7 +326,7 @@ add_client_credential(p2m_oauth_form *form, const p2m_account *a, const char *ur
 /* POST BODY to URL and parse what comes back: what the unprivileged child
  * does.  *OAUTH_ERROR is the reply's OAuth "error" string, if any. */
 static p2m_token *
-post_and_parse(const char *url, GBytes *ca, const char *body, char **oauth_error,
+post_and_parse(const char *url, GBytes *ca, const char *body, long timeout_s, char **oauth_error,
                const p2m_rule **rule, GError **error)
 {
 	p2m_token *t = NULL;
@@ -334,7 +334,7 @@ post_and_parse(const char *url, GBytes *ca, const char *body, char **oauth_error
 	gsize len = 0;
 	long http = 0;
 
-	if (!p2m_oauth_post(url, ca, body, &http, &answer, &len, error))
+	if (!p2m_oauth_post(url, ca, body, timeout_s, &http, &answer, &len, error))
 		return NULL;
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
@@ -355,11 +355,12 @@ exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 	g_autoptr(p2m_token) t = NULL;
 	const p2m_rule *rule = NULL;
 	char *body = NULL;
+	long timeout_s = 0;
 
-	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &body))
+	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &timeout_s, &body))
 		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed token request");
 	else
-		t = post_and_parse(url, ca, body, &oauth_error, &rule, &err);
+		t = post_and_parse(url, ca, body, timeout_s, &oauth_error, &rule, &err);
 	if (body != NULL)
 		p2m_wipe(body, strlen(body));
 	g_free(body);
@@ -385,8 +386,9 @@ post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *for
 
 	if (!p2m_smtp_read_ca(a, &ca, error))
 		return NULL;
-	req = p2m_oauth_request_pack(url, ca, p2m_oauth_form_body(form));
-	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, P2M_OAUTH_TIMEOUT + 5, &reply, &err))
+	req = p2m_oauth_request_pack(url, ca, (long) a->timeout_s, p2m_oauth_form_body(form));
+	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, p2m_oauth_child_deadline((long) a->timeout_s),
+	                   &reply, &err))
 		p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, rule, error);
 	else
 		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,

@@ -57,11 +57,30 @@ test_xoauth2(void)
 	g_assert_cmpint(a->oauth_flow, ==, P2M_FLOW_CLIENT_CREDENTIALS);
 	g_assert_cmpuint(a->port, ==, 465);
 	g_assert_cmpuint(a->max_message_size, ==, 35 * 1024 * 1024);
+	g_assert_cmpuint(a->timeout_s, ==, 300);
+	g_assert_cmpuint(a->max_connections, ==, 3);
+	g_assert_cmpuint(a->max_messages_per_minute, ==, 30);
 	g_assert_cmpuint(g_strv_length(a->allowed_recipients), ==, 3);
 	g_assert_cmpstr(a->allowed_recipients[1], ==, "bob@fabrikam.com");
 	url = p2m_account_token_url(a);
 	g_assert_cmpstr(url, ==, "https://127.0.0.1:8443/contoso.onmicrosoft.com/oauth2/v2.0/token");
 	g_assert_cmpstr(cfg->state_dir, ==, "/tmp/x");
+}
+
+static void
+test_limits(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(p2m_config) cfg = parse(
+		"[account a]\nfrom = a@b.com\npassword_file = /x\ntimeout = 5\nmax_connections = 1\n"
+		"max_messages_per_minute = 0\n", &error);
+	const p2m_account *a;
+
+	g_assert_no_error(error);
+	a = p2m_config_find(cfg, "a");
+	g_assert_cmpuint(a->timeout_s, ==, 5);
+	g_assert_cmpuint(a->max_connections, ==, 1);
+	g_assert_cmpuint(a->max_messages_per_minute, ==, 0);
 }
 
 /* Each broken file must be refused with the line and key an admin needs. */
@@ -83,6 +102,9 @@ test_errors(void)
 		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nmax_message_size = lots\n", "max_message_size: 'lots'" },
 		{ "[account a]\nfrom =\npassword_file = /x\n", ":2: [account a] from: empty value" },
 		{ "[global]\nstatedir = /x\n", ":2: [global] statedir: unknown key" },
+		{ "[account a]\nfrom = a@b.com\npassword_file = /x\ntimeout = 0\n", ":4: [account a] timeout: '0' is not a whole number from 1" },
+		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nmax_connections = -1\n", "max_connections: '-1'" },
+		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nmax_messages_per_minute = 30/min\n", "max_messages_per_minute: '30/min'" },
 		{ "[account a]\nfrom = a@b.com\npassword_file = /x\nallowed_recipients = b.com, an@@addr\n", "allowed_recipients: 'an@@addr'" },
 	};
 	gsize i;
@@ -193,6 +215,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/defaults", test_defaults);
 	g_test_add_func("/config/xoauth2", test_xoauth2);
 	g_test_add_func("/config/errors", test_errors);
+	g_test_add_func("/config/limits", test_limits);
 	g_test_add_func("/config/user-address", test_user_address);
 	g_test_add_func("/config/load-missing", test_load_missing);
 	g_test_add_func("/config/graph", test_graph);

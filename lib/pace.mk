@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: Apache-2.0
+## lib/pace.mk - what any transport shares: the network timeout and per-mailbox pacing (fragment of Makefile.am).
+lib_libp2m_la_SOURCES += \
+	lib/p2m-net.c lib/p2m-net.h
+lib_libp2m_la_SOURCES += \
+	lib/p2m-pace.c lib/p2m-pace.h
+
+check_PROGRAMS += tests/unit/test-pace tests/fuzz/replay-pace
+tests_unit_test_pace_LDADD = $(P2M_LIBS)
+tests_fuzz_replay_pace_SOURCES = tests/fuzz/fuzz-pace.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_pace_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-pace tests/fuzz/replay-pace
+FUZZ_TARGETS += pace
+
+## The fault matrix and the load test (their proxy ships with the test servers).
+EXTRA_DIST += tests/servers/faultproxy.py
+TESTS += tests/integration/faults-backend.sh
