@@ -608,7 +608,14 @@ http(xfer *x, const http_req *hr, body_src *src, long *status, gboolean *whole_s
 	}
 	rc = curl_easy_perform(x->h);
 	curl_slist_free_all(hdrs);
-	*whole_sent = src == NULL || src->sent == src->total;
+	{
+		long request_bytes = 0;
+
+		/* The request line and headers went out (not a failed connect)
+		 * and so did every byte of the body. */
+		curl_easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &request_bytes);
+		*whole_sent = request_bytes > 0 && (src == NULL || src->sent == src->total);
+	}
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, status);
 		return TRUE;

@@ -137,6 +137,13 @@ like "$BACKEND_ERR" 'graph-audience-error' "SMTP token sent to Graph: wrong audi
 like "$(error_lines)" 'https://graph\.microsoft\.com' "SMTP token sent to Graph: names the Graph audience"
 rm -f "$T/state/tokens/scanner%23graph.json"
 
+# Graph unreachable: nothing went out, so the job is retried (not held)
+sed -i "s|^graph_endpoint = .*|graph_endpoint = https://127.0.0.1:1|" "$PRINT2MAIL_CONF"
+bk_run "$URI" 88 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_RETRY" "Graph unreachable: exit RETRY"
+unlike "$BACKEND_ERR" 'maybe-sent' "Graph unreachable: not taken for a mail that may have gone out"
+graph_conf
+
 # SIGTERM while the attachment uploads: the draft is deleted, nothing sent
 graph_script '{"delays": {"upload": 2}}'
 printf '#!/bin/sh\necho $$ >"%s/backend.pid"\nexec "$@"\n' "$T" >"$T/wrap.sh"

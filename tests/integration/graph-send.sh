@@ -44,8 +44,8 @@ STDIN_FILE="$T/doc.pdf" bk_run "$URI" 64 alice "piped" "" -
 is "$BACKEND_RC" "$RC_OK" "Graph job from a pipe: exit OK"
 is "$(mail_field "$(last_mail)" attachment-sha256)" "$(sha256_of "$T/doc.pdf")" "Graph job from a pipe: attachment intact"
 
-# large: over the 4 MB request limit -> draft + upload session + send
-make_pdf "$T/big.pdf" $((7 * 1024 * 1024 + 123))
+# large (20 MB): over the 4 MB request limit -> draft + upload session + send
+make_pdf "$T/big.pdf" $((20 * 1024 * 1024 + 123))
 bk_run "$URI" 65 alice "Big scan" "" "$T/big.pdf"
 is "$BACKEND_RC" "$RC_OK" "large Graph job: exit OK"
 M=$(last_mail)
@@ -54,7 +54,7 @@ is "$(mail_field "$M" attachment-sha256)" "$(sha256_of "$T/big.pdf")" "large Gra
 is "$(mail_field "$M" attachment-filename)" "Big scan.pdf" "large Graph job: attachment name"
 is "$(mail_field "$M" To)" "bob@contoso.com" "large Graph job: To"
 is "$(graph_requests sendMail)" 4 "large Graph job: sendMail not tried (known too big)"
-is "$(graph_requests upload 200)" 2 "large Graph job: two non-final chunks (3 MiB each)"
+is "$(graph_requests upload 200)" 6 "large Graph job (20 MB): six non-final chunks (3 MiB each)"
 is "$(graph_requests upload 201)" 1 "large Graph job: one final chunk"
 is "$(graph_upload_auth)" 0 "large Graph job: no Authorization header on the uploadUrl"
 is "$(graph_requests delete)" 0 "large Graph job: no draft deleted"
