@@ -80,7 +80,7 @@ EXTRA_DIST += conf/print2mail.ppd.in man/print2mail.8.in docs scripts tests/cups
 ## Integration tests against a private root cupsd (tests/cups-lib.sh); they
 ## skip when not root.
 TESTS += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
-TESTS += tests/integration/cups-identity.sh
+TESTS += tests/integration/cups-identity.sh tests/integration/cups-sigterm.sh
 EXTRA_DIST += tests/integration/cups-harness.sh tests/integration/cups-e2e.sh
 
 ## make distcheck installs under its own prefix as whoever runs it (root in
