@@ -37,6 +37,7 @@ struct helper_login {
 	pthread_mutex_t   lock;
 	pthread_cond_t    changed;   /* on CLOCK_MONOTONIC, as g_get_monotonic_time() */
 	GHashTable       *sessions;  /* identity (its own copy) -> session */
+	unsigned          polling;   /* poll threads still running */
 };
 
 static void
@@ -84,9 +85,15 @@ helper_login_free(helper_login *l)
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		((session *) v)->cancelled = TRUE;
 	pthread_cond_broadcast(&l->changed);
+	/* A poll thread reads the configuration and L: wait until each has
+	 * seen the cancellation (at most one token request each). */
+	while (l->polling > 0)
+		pthread_cond_wait(&l->changed, &l->lock);
 	pthread_mutex_unlock(&l->lock);
-	/* Poll threads hold their own references and exit on their next wake-up;
-	 * the helper is exiting, so l itself is not freed under them. */
+	g_hash_table_unref(l->sessions);
+	pthread_cond_destroy(&l->changed);
+	pthread_mutex_destroy(&l->lock);
+	g_free(l);
 }
 
 /* With L's lock held: wait for a change until UNTIL (monotonic µs); FALSE once it passed. */
@@ -130,7 +137,8 @@ static gpointer
 poll_thread(gpointer data)
 {
 	session *s = data;
-	const p2m_account *a = p2m_config_find(s->owner->cfg, s->account);
+	helper_login *l = s->owner;  /* S may be gone by the end */
+	const p2m_account *a = p2m_config_find(l->cfg, s->account);
 	GError *error = NULL;
 	p2m_token_poll r = P2M_TOKEN_POLL_PENDING;
 
@@ -157,6 +165,10 @@ poll_thread(gpointer data)
 		finish(s, HELPER_LOGIN_FAILED, error);
 	}
 	session_unref(s);
+	pthread_mutex_lock(&l->lock);
+	l->polling--;
+	pthread_cond_broadcast(&l->changed);
+	pthread_mutex_unlock(&l->lock);
 	return NULL;
 }
 
@@ -209,6 +221,7 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
 	pthread_mutex_lock(&l->lock);
 	cancel_locked(l, s->identity);
 	g_hash_table_replace(l->sessions, g_strdup(s->identity), s);
+	l->polling++;
 	pthread_mutex_unlock(&l->lock);
 	g_thread_unref(g_thread_new("p2m-login", poll_thread, s));
 	*uri = g_strdup(d->verification_uri);

@@ -12,7 +12,8 @@ typedef struct helper_login helper_login;
 typedef enum { HELPER_LOGIN_PENDING, HELPER_LOGIN_DONE, HELPER_LOGIN_FAILED } helper_login_state;
 
 helper_login *helper_login_new(const p2m_config *cfg, helper_refresh *refresh);
-void helper_login_free(helper_login *l);  /* accepts NULL */
+/* Cancels every login and waits for their poll threads.  Accepts NULL. */
+void helper_login_free(helper_login *l);
 
 /* Ask ACCOUNT's devicecode endpoint for a code for ACCOUNT (USER NULL) or
  * USER's own login, and poll the token endpoint in the background honouring

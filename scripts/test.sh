@@ -57,7 +57,7 @@ if [ "${SANITIZE:-yes}" = yes ]; then
 	if (cd "$tsan_build" && "$top/configure" --enable-sanitizers=thread --enable-werror >configure.out 2>&1) &&
 	   make -C "$tsan_build" -j"$jobs" >"$tsan_build/make.out" 2>&1; then
 		tests=$(cd "$tsan_build" && make -s print-helper-tests 2>/dev/null)
-		TSAN_OPTIONS="halt_on_error=1 suppressions=$top/tests/tsan.supp" \
+		TSAN_OPTIONS="halt_on_error=1 suppressions=$top/tests/tsan.supp" G_SLICE=always-malloc \
 			make -C "$tsan_build" -j"$jobs" check TESTS="$tests" >"$tsan_build/check.out" 2>&1
 		grep -E '^(FAIL|ERROR|XPASS):' "$tsan_build/check.out" | head -50
 	else

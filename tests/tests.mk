@@ -53,6 +53,7 @@ TESTS += tests/servers/selftest.sh
 ## The helper under pressure (issue 9): socket floods from an unprivileged
 ## user, parallel logins, the PAM module's peer check.
 TESTS += tests/integration/helper-flood.sh tests/integration/helper-login-race.sh
+EXTRA_DIST += tests/tsan.supp
 ## The helper's integration tests: scripts/test.sh's sanitizer pass runs them
 ## under ASan and under TSan (--enable-sanitizers=thread).
 print-helper-tests:
