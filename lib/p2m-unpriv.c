@@ -31,10 +31,13 @@
 #define EXIT_TOOBIG  4
 #define EXIT_WRITE   5
 
-/* What the root side sends the spawner with each request. */
+/* What the root side sends the spawner with each request, with two
+ * descriptors: where the answer goes, and where the request comes from
+ * (a stream, so its size is bounded by nothing but P2M_UNPRIV_REQUEST_MAX). */
 typedef struct {
 	uintptr_t fn;
 	int32_t   timeout_s;
+	uint32_t  req_len;
 } spawn_hdr;
 
 /* Root's end of the socket to the spawner; -1 = fork the caller instead. */
@@ -316,41 +319,69 @@ run_forked(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GB
 }
 
 static gboolean
+send_all(int fd, const guint8 *p, gsize len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		p += n;
+		len -= (gsize) n;
+	}
+	return TRUE;
+}
+
+static gboolean
 run_spawned(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GByteArray **reply, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64) (timeout_s + 2) * G_USEC_PER_SEC;
-	spawn_hdr hdr = { (uintptr_t) fn, timeout_s };
-	struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { (void *) req, req_len } };
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	spawn_hdr hdr = { (uintptr_t) fn, timeout_s, (uint32_t) req_len };
+	struct iovec iov = { &hdr, sizeof(hdr) };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct msghdr msg;
 	struct cmsghdr *cm;
-	gboolean ok;
-	int fds[2];
+	gboolean ok = FALSE;
+	int out[2] = { -1, -1 }, in[2] = { -1, -1 }, give[2];
 
-	if (pipe2(fds, O_CLOEXEC) != 0) {
+	if (pipe2(out, O_CLOEXEC) != 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "pipe: %s", g_strerror(errno));
-		return FALSE;
+		goto out;
 	}
 	memset(&msg, 0, sizeof(msg));
 	memset(cbuf, 0, sizeof(cbuf));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = 2;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
 	msg.msg_control = cbuf;
 	msg.msg_controllen = sizeof(cbuf);
 	cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fds[1], sizeof(int));
+	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	give[0] = out[1];
+	give[1] = in[1];
+	memcpy(CMSG_DATA(cm), give, sizeof(give));
 	if (sendmsg(spawner_fd, &msg, MSG_NOSIGNAL) < 0) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "the unprivileged spawner is gone: %s", g_strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return FALSE;
+		goto out;
 	}
-	close(fds[1]);
-	ok = read_answer(fds[0], deadline, reply, error);
-	close(fds[0]);
+	close(out[1]);
+	close(in[1]);
+	out[1] = in[1] = -1;
+	/* The child reads it all before it answers; a child that died early
+	 * shows as EPIPE here and as a missing answer below. */
+	(void) send_all(in[0], req, req_len);
+	shutdown(in[0], SHUT_WR);
+	ok = read_answer(out[0], deadline, reply, error);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (in[i] >= 0)
+			close(in[i]);
+	}
 	return ok;
 }
 
@@ -379,17 +410,19 @@ p2m_unpriv_reply_free(GByteArray *reply)
 
 /* ---- the spawner ------------------------------------------------------------- */
 
-/* Receive one request and the descriptor its answer goes to; FALSE at EOF. */
+/* Receive one request header and its two descriptors (answer, request);
+ * FALSE at EOF.  *OK is FALSE for anything malformed. */
 static gboolean
-spawner_receive(int sock, guint8 *buf, gsize cap, gsize *len, int *out)
+spawner_receive(int sock, spawn_hdr *hdr, int fds[2], gboolean *ok)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { buf, cap };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { hdr, sizeof(*hdr) };
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	*out = -1;
+	fds[0] = fds[1] = -1;
+	*ok = FALSE;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -401,20 +434,38 @@ spawner_receive(int sock, guint8 *buf, gsize cap, gsize *len, int *out)
 	if (n == 0)
 		return FALSE;
 	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(out, CMSG_DATA(cm), sizeof(int));
-	*len = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ? 0 : (gsize) n;
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+			memcpy(fds, CMSG_DATA(cm), 2 * sizeof(int));
+	*ok = n == (ssize_t) sizeof(*hdr) && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 && fds[0] >= 0
+	      && fds[1] >= 0 && hdr->req_len <= P2M_UNPRIV_REQUEST_MAX;
 	return TRUE;
+}
+
+/* In the spawner's child: the whole request from FD (exactly LEN bytes). */
+static guint8 *
+read_request(int fd, gsize len)
+{
+	guint8 *buf = g_malloc(MAX(len, 1));
+	gsize have = 0;
+
+	while (have < len) {
+		ssize_t n = read(fd, buf + have, len - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(EXIT_WRITE);
+		have += (gsize) n;
+	}
+	return buf;
 }
 
 static void G_GNUC_NORETURN
 spawner_main(int sock)
 {
-	gsize cap = sizeof(spawn_hdr) + P2M_UNPRIV_REQUEST_MAX;
-	guint8 *buf = g_malloc(cap);
 	spawn_hdr hdr;
-	gsize len;
-	int out;
+	gboolean ok;
+	int fds[2];
 
 	isolate_fds(sock);
 	if (!p2m_unpriv_drop(P2M_UNPRIV_USER, NULL))
@@ -423,19 +474,20 @@ spawner_main(int sock)
 	if (getppid() == 1)
 		_exit(0);
 	signal(SIGCHLD, SIG_IGN);  /* children are never waited for */
-	while (spawner_receive(OUT_FD, buf, cap, &len, &out)) {
-		if (out >= 0 && len >= sizeof(hdr)) {
-			memcpy(&hdr, buf, sizeof(hdr));
-			/* The function pointer is trusted: only root's end of an
-			 * unnamed socketpair, in the process we were forked from,
-			 * can send it. */
-			if (fork() == 0)
-				child_main((p2m_unpriv_fn) hdr.fn, buf + sizeof(hdr), len - sizeof(hdr), out,
-				           CLAMP(hdr.timeout_s, 1, 600), FALSE);
+	while (spawner_receive(OUT_FD, &hdr, fds, &ok)) {
+		/* The function pointer is trusted: only root's end of an unnamed
+		 * socketpair, in the process we were forked from, can send it. */
+		if (ok && fork() == 0) {
+			int timeout_s = CLAMP(hdr.timeout_s, 1, 600);
+
+			alarm((unsigned) timeout_s);
+			child_main((p2m_unpriv_fn) hdr.fn, read_request(fds[1], hdr.req_len), hdr.req_len, fds[0],
+			           timeout_s, FALSE);
 		}
-		if (out >= 0)
-			close(out);
-		p2m_wipe(buf, cap);
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
 	}
 	_exit(0);
 }

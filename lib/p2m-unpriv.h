@@ -8,7 +8,7 @@
 /* The user every network exchange runs as (cupsd runs filters as lp). */
 #define P2M_UNPRIV_USER        "lp"
 /* Caps on what crosses the boundary in each direction. */
-#define P2M_UNPRIV_REQUEST_MAX (128 * 1024)
+#define P2M_UNPRIV_REQUEST_MAX (2 * 1024 * 1024)   /* a CA bundle of up to 1 MiB and a form */
 #define P2M_UNPRIV_REPLY_MAX   (64 * 1024)
 
 /*
@@ -29,7 +29,8 @@ gboolean p2m_unpriv_drop(const char *user, GError **error);
 /*
  * For a program with threads (print2mail-helper): fork, while still
  * single-threaded, a spawner process that drops to P2M_UNPRIV_USER at once
- * and from then on forks one child per p2m_unpriv_run() call.  fork() in a
+ * and from then on forks one child per p2m_unpriv_run() call, which reads
+ * its request from a socket only root writes to.  fork() in a
  * threaded program would copy locks other threads hold (OpenSSL's, GLib's)
  * into a child that can never release them.  Without a spawner
  * p2m_unpriv_run() forks the caller itself, which is right for a

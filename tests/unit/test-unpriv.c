@@ -27,6 +27,15 @@ fn_echo(const guint8 *req, gsize len, GByteArray *reply)
 }
 
 static void
+fn_len(const guint8 *req, gsize len, GByteArray *reply)
+{
+	char n[32];
+
+	g_snprintf(n, sizeof(n), "%" G_GSIZE_FORMAT, len);
+	g_byte_array_append(reply, (const guint8 *) n, (guint) strlen(n));
+}
+
+static void
 fn_crash(const guint8 *req, gsize len, GByteArray *reply)
 {
 	raise(SIGSEGV);
@@ -82,6 +91,40 @@ test_run_failures(void)
 	g_assert_nonnull(error);
 	g_assert_null(reply);
 	g_clear_error(&error);
+}
+
+/* The same through the helper's spawner, with a request bigger than any
+ * socket buffer (a CA bundle); runs last, since it changes the mode for
+ * the rest of the process. */
+static void
+test_spawner(void)
+{
+	gsize big = 1024 * 1024;
+	g_autofree guint8 *req = g_malloc(big);
+	GByteArray *reply = NULL;
+	GError *error = NULL;
+
+	memset(req, 'x', big);
+	g_assert_true(p2m_unpriv_start_spawner(&error));
+	g_assert_no_error(error);
+	g_assert_cmpint(p2m_unpriv_spawner_pid(), >, 0);
+	g_assert_true(p2m_unpriv_run(fn_echo, (const guint8 *) "hello", 5, 10, &reply, &error));
+	g_assert_no_error(error);
+	g_assert_cmpmem(reply->data, 10, "hello uid=", 10);
+	if (geteuid() == 0)
+		g_assert_null(g_strstr_len((const char *) reply->data, reply->len, "uid=0 "));
+	p2m_unpriv_reply_free(reply);
+	/* fn_len answers how many bytes it got */
+	g_assert_true(p2m_unpriv_run(fn_len, req, big, 10, &reply, &error));
+	g_assert_no_error(error);
+	g_assert_cmpmem(reply->data, reply->len, "1048576", 7);
+	p2m_unpriv_reply_free(reply);
+	g_assert_false(p2m_unpriv_run(fn_crash, NULL, 0, 10, &reply, &error));
+	g_assert_error(error, P2M_ERROR, P2M_E_INTERNAL);
+	g_clear_error(&error);
+	/* still serving after a child crashed */
+	g_assert_true(p2m_unpriv_run(fn_echo, (const guint8 *) "again", 5, 10, &reply, &error));
+	p2m_unpriv_reply_free(reply);
 }
 
 static void
@@ -259,5 +302,6 @@ main(int argc, char **argv)
 	g_test_add_func("/tokframe/error", test_frame_error);
 	g_test_add_func("/tokframe/device", test_frame_device);
 	g_test_add_func("/tokframe/hostile", test_frame_hostile);
+	g_test_add_func("/spawner/run", test_spawner);
 	return g_test_run();
 }
