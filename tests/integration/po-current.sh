@@ -14,9 +14,9 @@ trap 'rm -rf "$T"' EXIT
 
 make -s -C "$top_builddir" po-template P2M_POT_OUT="$T/sources.pot" >"$T/make.out" 2>&1
 ok $? "make po-template builds a template from the sources"
-[ -s "$T/sources.pot" ] || { cat "$T/make.out" | diag; done_testing; exit 1; }
+[ -s "$T/sources.pot" ] || { diag "$(cat "$T/make.out")"; done_testing; exit 1; }
 
-# same_ids CATALOGUE: both directions, so a msgid only one side has shows up.
+# Each catalogue against the sources, both ways, so a msgid only one side has shows up.
 for c in "$top_srcdir"/po/print2mail.pot "$top_srcdir"/po/*.po; do
 	name=${c#"$top_srcdir"/}
 	out=$(msgcmp --use-fuzzy --use-untranslated "$c" "$T/sources.pot" 2>&1)

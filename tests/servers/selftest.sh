@@ -407,7 +407,8 @@ EOF
 before=$(count_eml "$spool")
 cpids=()
 for i in 1 2 3; do
-    "${CURL_SMTP[@]}" "smtp://127.0.0.1:$SP" --mail-from alice@contoso.com --mail-rcpt "r$i@contoso.com" \
+    # --max-time: a generous bound, not a speed check (3 x 20 MB on a loaded machine).
+    "${CURL_SMTP[@]}" --max-time 300 "smtp://127.0.0.1:$SP" --mail-from alice@contoso.com --mail-rcpt "r$i@contoso.com" \
         --user 'alice@contoso.com:Alice-Pa55!' --login-options AUTH=LOGIN -T "$big" >"$work/p$i.log" 2>&1 &
     cpids+=($!)
 done
