@@ -47,7 +47,7 @@ ok "$([ -f "$T/state/tokens/user%3A$U1%23graph.json" ]; echo $?)" "the login is 
 like "$(tail -n 1 "$T/tokend/tokens.jsonl")" '"scope": *"https://graph\.microsoft\.com/Mail\.Send"' "the login token is for Graph Mail.Send"
 
 before=$(token_requests)
-bk_run "print2mail://me?to=bob@contoso.com" 91 "$U1" "mine" "" "$T/doc.pdf"
+bk_run "print2mail://me?to=bob@contoso.com" 91 "$U1" "mine" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U1")"
 is "$BACKEND_RC" "$RC_OK" "a job of $U1 goes out through Graph"
 M=$(last_mail)
 is "$(mail_field "$M" From)" "$U1@contoso.com" "From is $U1@contoso.com"
