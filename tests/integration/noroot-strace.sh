@@ -3,7 +3,9 @@
 # noroot-strace.sh - no TCP connection while holding root, in any process of
 # the backend or the helper: strace -f of the backend run as cupsd runs it
 # (root) for AUTH LOGIN and for XOAUTH2 with an empty token cache (helper
-# down, helper up), and of print2mail-helper while it fetches a token.
+# down, helper up), and of print2mail-helper while it fetches a token and
+# while it runs a device-code login; a helper whose unprivileged spawner
+# died stops instead of failing every refresh.
 # Every AF_INET connect() must come from a process whose uids are no longer
 # 0 (tests/integration/strace-root.py follows uids per pid across forks).
 set -u
