@@ -11,6 +11,7 @@
 #include "p2m-addr.h"
 #include "p2m-config.h"
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -29,11 +30,11 @@ typedef struct {
 	p2m_store_lock         *slot;
 } run;
 
-/* Record ERR (consumed) as the outcome; RULE NULL = the rule of its code. */
+/* Record ERR (consumed) as the outcome, with the rule it carries. */
 static gboolean
-fail(run *r, GError *err, const p2m_rule *rule)
+fail(run *r, GError *err)
 {
-	p2m_outcome_fail(r->out, (p2m_error) err->code, rule, err->message);
+	p2m_outcome_fail(r->out, err);
 	g_error_free(err);
 	return FALSE;
 }
@@ -44,13 +45,13 @@ find_account(run *r)
 	GError *err = NULL;
 
 	if ((r->cfg = p2m_config_load(NULL, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	if (!p2m_job_prepare(r->job, r->cat, p2m_job_input_is_message(r->job), &err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->account = g_strdup(r->job->uri->account);
 	if ((r->acct = p2m_config_find(r->cfg, r->job->uri->account)) == NULL) {
 		err = g_error_new(P2M_ERROR, P2M_E_ACCOUNT, "no [account %s] in %s", r->job->uri->account, r->cfg->path);
-		return fail(r, err, NULL);
+		return fail(r, err);
 	}
 	return TRUE;
 }
@@ -61,10 +62,10 @@ open_message(run *r)
 	GError *err = NULL;
 
 	if ((r->cred = p2m_cred_identify(r->acct, r->job, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->sender = g_strdup(r->cred->sender);
 	if ((r->src = p2m_source_open(r->job, r->cred->sender, r->acct->from_name, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->recipients = g_strdupv((char **) p2m_source_recipients(r->src));
 	return TRUE;
 }
@@ -93,7 +94,7 @@ check_recipients(run *r)
 		                  "addresses at %s are allowed", denied, r->acct->name, r->cfg->path,
 		                  domain != NULL ? domain : "the sender's domain");
 	}
-	return fail(r, err, NULL);
+	return fail(r, err);
 }
 
 /* max_message_size, checked before connecting when the size is known:
@@ -113,29 +114,30 @@ check_size(run *r)
 	                           "the message is %s%" G_GUINT64_FORMAT " bytes, over max_message_size = %"
 	                           G_GUINT64_FORMAT " of [account %s] in %s; nothing was sent",
 	                           exact != 0 ? "" : "at least ", exact != 0 ? exact : least, limit,
-	                           r->acct->name, r->cfg->path), NULL);
+	                           r->acct->name, r->cfg->path));
 }
 
 /* Everything that needs root: secrets, tokens, the CA file, the slot lock. */
 static gboolean
 prepare_as_root(run *r)
 {
-	const p2m_rule *rule = NULL;
 	gboolean waited = FALSE;
 	GError *err = NULL;
 
-	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &rule, &err))
-		return fail(r, err, rule != NULL ? p2m_rules_refine(rule, r->cred->refine) : NULL);
+	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &err)) {
+		p2m_fail_refine(err, r->cred->refine);
+		return fail(r, err);
+	}
 	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL)
 		r->out->warning = p2m_token_warning(r->cfg, r->acct);
 	if (!p2m_smtp_read_ca(r->acct, &r->ca, &err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->slot = p2m_privs_take_slot(r->cfg->state_dir, r->cred->username, P2M_DELIVER_SLOT_WAIT_S,
 	                              r->cancel, &waited, &err);
 	if (r->slot == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	if (!p2m_privs_drop(&err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	return TRUE;
 }
 
@@ -150,17 +152,15 @@ announce(run *r)
 	p2m_report_line("STATE", "+connecting-to-device");
 }
 
-/* What a failed transfer means, from the server's words when it had any. */
+/* A failed transfer: the error carries the reply's rule; what the backend
+ * knows about the sign-in picks its variant (p2m_rules_refine). */
 static void
 classify(run *r, const p2m_smtp_result *res, GError *err)
 {
-	const p2m_rule *rule = NULL;
-
 	r->out->stage = p2m_smtp_stage_name(res->stage);
 	r->out->reply = g_strdup(res->reply);
-	if (err->code == P2M_E_SMTP && res->reply != NULL)
-		rule = p2m_rules_refine(p2m_rules_classify_smtp(res->reply, strlen(res->reply)), r->cred->refine);
-	fail(r, err, rule);
+	p2m_fail_refine(err, r->cred->refine);
+	fail(r, err);
 }
 
 static void

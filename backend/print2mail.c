@@ -13,6 +13,7 @@
 
 #include "deliver.h"
 #include "p2m-config.h"
+#include "p2m-fail.h"
 #include "p2m-i18n.h"
 #include "p2m-job.h"
 #include "report.h"
@@ -72,7 +73,7 @@ main(int argc, char **argv)
 		return discover();
 	if ((job = p2m_job_new(argc, argv, NULL, &err)) == NULL) {
 		p2m_report_line("ERROR", err->message);
-		return p2m_class_to_cups(p2m_error_class((p2m_error) err->code));
+		return p2m_class_to_cups(p2m_fail_class(err));
 	}
 	cat = p2m_i18n_load(job->lang, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -13,6 +13,7 @@
 #include <cups/backend.h>
 #include <glib.h>
 
+#include "p2m-fail.h"
 #include "p2m-reply.h"
 #include "report.h"
 
@@ -37,12 +38,12 @@ p2m_outcome_clear(p2m_outcome *o)
 }
 
 void
-p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail)
+p2m_outcome_fail(p2m_outcome *o, const GError *err)
 {
-	o->err = err;
-	o->rule = rule != NULL ? rule : (err == P2M_E_CANCELED ? NULL : p2m_rules_for_error(err));
+	o->err = err->domain == P2M_ERROR ? (p2m_error) err->code : P2M_E_INTERNAL;
+	o->rule = o->err == P2M_E_CANCELED ? NULL : p2m_fail_rule(err);
 	g_free(o->detail);
-	o->detail = g_strdup(detail);
+	o->detail = g_strdup(err->message);
 }
 
 p2m_class
@@ -50,7 +51,7 @@ p2m_outcome_class(const p2m_outcome *o)
 {
 	if (o->err == P2M_OK || o->err == P2M_E_CANCELED)
 		return P2M_CLASS_NONE;
-	return o->rule != NULL ? o->rule->cls : p2m_error_class(o->err);
+	return (o->rule != NULL ? o->rule : p2m_rules_for_error(o->err))->cls;
 }
 
 /* ---- lines for cupsd ------------------------------------------------------------ */

@@ -29,8 +29,8 @@ typedef struct {
 } p2m_outcome;
 
 void p2m_outcome_clear(p2m_outcome *o);
-/* Record a failure: ERR, RULE (NULL = p2m_rules_for_error(ERR)) and DETAIL. */
-void p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail);
+/* Record a failure: ERR's code, the rule it carries (p2m_fail_rule) and its message. */
+void p2m_outcome_fail(p2m_outcome *o, const GError *err);
 /* What happens to the job. */
 p2m_class p2m_outcome_class(const p2m_outcome *o);
 

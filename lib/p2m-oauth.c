@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-oauth.h"
 #include "p2m-secret.h"
 
@@ -313,7 +314,7 @@ short_description(const char *desc)
 }
 
 const char *
-p2m_oauth_set_error(JsonObject *obj, int http_status, const p2m_rule **rule, GError **error)
+p2m_oauth_set_error(JsonObject *obj, int http_status, GError **error)
 {
 	long codes[P2M_OAUTH_MAX_CODES];
 	size_t ncodes = error_codes(obj, codes);
@@ -321,17 +322,15 @@ p2m_oauth_set_error(JsonObject *obj, int http_status, const p2m_rule **rule, GEr
 	g_autofree char *desc = short_description(p2m_oauth_member_str(obj, "error_description"));
 	const p2m_rule *r = p2m_rules_classify_token(err, codes, ncodes, http_status);
 
-	if (rule != NULL)
-		*rule = r;
 	if (desc[0] != '\0')
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): %s",
-		            err != NULL ? err : "no error code", desc);
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): %s",
+		             err != NULL ? err : "no error code", desc);
 	else if (ncodes > 0)
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): AADSTS%ld",
-		            err != NULL ? err : "no error code", codes[0]);
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): AADSTS%ld",
+		             err != NULL ? err : "no error code", codes[0]);
 	else
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s)",
-		            err != NULL ? err : "no error code");
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s)",
+		             err != NULL ? err : "no error code");
 	return err != NULL ? err : "";
 }
 
@@ -371,7 +370,7 @@ p2m_oauth_member_int(JsonObject *obj, const char *name, gint64 dflt)
 
 gboolean
 p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device **out,
-                       const p2m_rule **rule, GError **error)
+                       GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(p2m_oauth_device) d = NULL;
@@ -379,12 +378,10 @@ p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device
 	const char *code, *user_code, *uri;
 
 	*out = NULL;
-	if (rule != NULL)
-		*rule = NULL;
 	if ((parser = p2m_oauth_parse_object(json, len, &root, error)) == NULL)
 		return FALSE;
 	if (json_object_has_member(root, "error")) {
-		p2m_oauth_set_error(root, 400, rule, error);
+		p2m_oauth_set_error(root, 400, error);
 		return FALSE;
 	}
 	code = p2m_oauth_member_str(root, "device_code");
@@ -410,7 +407,7 @@ p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device
 }
 
 p2m_oauth_device *
-p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_rule **rule, GError **error)
+p2m_oauth_device_start(const p2m_account *account, const char *scope, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_devicecode_url(account);
@@ -419,8 +416,6 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	gsize len = 0;
 	long http = 0;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (account->client_id == NULL || account->tenant == NULL) {
 		g_set_error(error, P2M_ERROR, P2M_E_CONFIG,
 		            "[account %s] needs client_id and tenant for a device login", account->name);
@@ -433,7 +428,7 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	if (http >= 500) {
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 	} else {
-		p2m_oauth_device_parse(body, len, g_get_real_time() / G_USEC_PER_SEC, &d, rule, error);
+		p2m_oauth_device_parse(body, len, g_get_real_time() / G_USEC_PER_SEC, &d, error);
 	}
 	p2m_wipe_free(body);
 	return d;

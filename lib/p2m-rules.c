@@ -513,6 +513,22 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sign-in service unreachable"),
 	  .message = N_("The Microsoft sign-in service cannot be reached (network or proxy). print2mail retries later."),
 	  .url = U_AAD },
+	{ KW_E("no-starttls"), .cls = A_, LOCAL,
+	  .summary = N_("The port offers no STARTTLS"),
+	  .message = N_("The server offers no STARTTLS on this port, so nothing was sent. For Microsoft 365 set server = smtp.office365.com, port = 587 and tls = starttls; use tls = implicit only with port = 465."),
+	  .url = U_SUB },
+	{ KW_E("no-auth-mechanism"), .cls = A_, LOCAL,
+	  .summary = N_("The port offers no usable AUTH mechanism"),
+	  .message = N_("After STARTTLS the server offers neither AUTH LOGIN nor XOAUTH2 on this port (a relay or MX port, such as 25), so nothing was sent. Set server = smtp.office365.com, port = 587 and tls = starttls."),
+	  .url = U_SUB },
+	{ KW_E("permission"), .cls = A_, LOCAL,
+	  .summary = N_("Cannot drop root privileges"),
+	  .message = N_("print2mail could not drop root privileges to user lp before connecting, so nothing was sent; the reason follows. Check that user lp exists, then: cupsenable {queue}"),
+	  .url = U_PRN },
+	{ KW_E("usage"), .cls = A_, LOCAL,
+	  .summary = N_("Backend started with a wrong command line"),
+	  .message = N_("The print2mail backend was started with a wrong command line; only cupsd should run it. Check the queue with lpstat -v {queue}, then: cupsenable {queue}"),
+	  .url = U_PRN },
 	{ KW_E("internal"), .cls = T_, LOCAL,
 	  .summary = N_("Internal error"),
 	  .message = N_("print2mail hit an internal error and retries later. Please report it with the log lines of this job."),
@@ -728,35 +744,12 @@ p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, in
 
 /* ---- local failures ---- */
 
+/* The error table (p2m-error.c) names each code's rule; the class is the rule's. */
 const p2m_rule *
 p2m_rules_for_error(p2m_error e)
 {
-	static const char *const ids[P2M_E__COUNT] = {
-		[P2M_E_CONFIG] = "config",
-		[P2M_E_ACCOUNT] = "account",
-		[P2M_E_URI] = "uri",
-		[P2M_E_DOCUMENT] = "document",
-		[P2M_E_SECRET] = "secret",
-		[P2M_E_SECRET_MODE] = "secret-mode",
-		[P2M_E_STORE] = "store",
-		[P2M_E_ADDRESS] = "address",
-		[P2M_E_NO_RECIPIENT] = "no-recipient",
-		[P2M_E_RECIPIENT_DENIED] = "recipient-denied",
-		[P2M_E_TOO_LARGE] = "too-large",
-		[P2M_E_CONNECT] = "connect",
-		[P2M_E_TLS] = "tls",
-		[P2M_E_TLS_VERIFY] = "tls-verify",
-		[P2M_E_SMTP] = "smtp-unknown",
-		[P2M_E_TOKEN] = "aad-refused",
-		[P2M_E_TOKEN_UNAVAILABLE] = "token-unavailable",
-		[P2M_E_NO_CREDENTIAL] = "no-credential",
-		[P2M_E_HELPER] = "helper",
-		[P2M_E_PROTOCOL] = "protocol",
-	};
-	const p2m_rule *r = NULL;
+	const p2m_rule *r = p2m_rules_find(p2m_error_rule_id(e));
 
-	if ((unsigned) e < P2M_E__COUNT && ids[e] != NULL)
-		r = p2m_rules_find(ids[e]);
 	return r != NULL ? r : p2m_rules_find("internal");
 }
 

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-smtp.h"
 
 #define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
@@ -275,6 +276,8 @@ typedef struct {
 	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
 	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
 	char                   *too_large;    /* why the message was stopped as too large */
+	gboolean                auth_offered; /* the current EHLO reply offers our AUTH mechanism */
+	char                   *no_auth;      /* the mechanisms offered when ours was not */
 } xfer;
 
 static gboolean
@@ -340,6 +343,30 @@ p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size)
 
 /* The limit in force: the smaller of max_message_size and the server's
  * SIZE, 0 when neither is set. */
+int
+p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech)
+{
+	gsize i = 4, m = strlen(mech), start;
+
+	if (len < 8 || (line[3] != '-' && line[3] != ' ') || g_ascii_strncasecmp(line + 4, "AUTH", 4) != 0)
+		return -1;
+	i = 8;
+	if (i < len && line[i] != ' ' && line[i] != '=' && line[i] != '\r' && line[i] != '\n')
+		return -1;   /* "AUTHX": another keyword */
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '='))
+			i++;
+		start = i;
+		while (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
+			i++;
+		if (i - start == m && g_ascii_strncasecmp(line + start, mech, m) == 0)
+			return 1;
+		if (i < len && (line[i] == '\r' || line[i] == '\n'))
+			break;
+	}
+	return 0;
+}
+
 static guint64
 size_limit(const xfer *x)
 {
@@ -394,16 +421,32 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
 	xfer *x = userp;
 	gboolean ehlo = x->tracker->stage == P2M_SMTP_STAGE_EHLO;
+	const char *mech = x->req->bearer != NULL ? "XOAUTH2" : "LOGIN";
 	guint64 limit = 0;
+	int offered;
 
 	if (ehlo && x->tracker->current->len > 0) {
 		p2m_smtp_normalize_ehlo_line(buf, size * nitems);
 		if (x->tls && p2m_smtp_parse_ehlo_size(buf, size * nitems, &limit))
 			x->server_size = limit;
+		if (x->tls && (offered = p2m_smtp_ehlo_offers_auth(buf, size * nitems, mech)) >= 0) {
+			x->auth_offered = offered == 1;
+			if (offered == 0 && x->no_auth == NULL)
+				x->no_auth = clean_reply_line(buf + 4, size * nitems > 4 ? size * nitems - 4 : 0);
+		}
 	}
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
 	if (ehlo && x->tls && x->tracker->current->len == 0 && known_too_large(x))
 		return 0;
+	/* Under TLS, an EHLO without our mechanism ends the dialogue here:
+	 * libcurl would otherwise go on to MAIL FROM without signing in
+	 * (none offered) or fail with no reply to show (another one). */
+	if (ehlo && x->tls && x->tracker->current->len == 0 && x->tracker->last != NULL &&
+	    reply_code(x->tracker->last) == 250 && !x->auth_offered) {
+		if (x->no_auth == NULL)
+			x->no_auth = g_strdup("");
+		return 0;
+	}
 	return size * nitems;
 }
 
@@ -419,8 +462,10 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 	p2m_smtp_tracker_command(x->tracker, data, size);
 	/* A new EHLO reply replaces the last one's SIZE; after STARTTLS
 	 * (the only way on, CURLUSESSL_ALL) the replies come under TLS. */
-	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO)
+	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO) {
 		x->server_size = 0;
+		x->auth_offered = FALSE;
+	}
 	if (x->tracker->stage == P2M_SMTP_STAGE_STARTTLS)
 		x->tls = TRUE;
 	return 0;
@@ -645,6 +690,13 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		g_set_error_literal(error, P2M_ERROR, P2M_E_TOO_LARGE, x->too_large);
 		return FALSE;
 	}
+	if (x->no_auth != NULL) {
+		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-auth-mechanism"),
+		             "%s:%u offers no AUTH %s after STARTTLS (%s%s); nothing was sent: check port and tls",
+		             a->server, port_of(a), x->req->bearer != NULL ? "XOAUTH2" : "LOGIN",
+		             *x->no_auth != '\0' ? "it offers AUTH " : "it offers no AUTH at all", x->no_auth);
+		return FALSE;
+	}
 	res->reply = g_strdup(refusal);
 	if (x->read_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&x->read_error), "reading the message: ");
@@ -655,11 +707,14 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		g_set_error(error, P2M_ERROR, e, "the certificate of %s:%u is not trusted: %s",
 		            a->server, port_of(a), detail);
 	} else if (refusal != NULL) {
-		g_set_error(error, P2M_ERROR, P2M_E_SMTP, "%s:%u refused %s: %s", a->server, port_of(a),
-		            p2m_smtp_stage_name(res->stage), refusal);
+		/* The reply is classified here, where it is known: the rule
+		 * travels with the error (p2m-fail.h). */
+		p2m_fail_set(error, P2M_E_SMTP, p2m_rules_classify_smtp(refusal, strlen(refusal)),
+		             "%s:%u refused %s: %s", a->server, port_of(a), p2m_smtp_stage_name(res->stage), refusal);
 	} else if (rc == CURLE_USE_SSL_FAILED) {
-		g_set_error(error, P2M_ERROR, e, "%s:%u does not offer STARTTLS; nothing was sent",
-		            a->server, port_of(a));
+		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-starttls"),
+		             "%s:%u does not offer STARTTLS; nothing was sent: check port and tls",
+		             a->server, port_of(a));
 	} else {
 		g_set_error(error, P2M_ERROR, e, "%s:%u (%s): %s", a->server, port_of(a),
 		            p2m_smtp_stage_name(res->stage), detail);
@@ -702,5 +757,6 @@ out:
 	curl_slist_free_all(rcpt);
 	g_clear_error(&x.read_error);
 	g_free(x.too_large);
+	g_free(x.no_auth);
 	return ok;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-jwt.h"
 #include "p2m-oauth.h"
 #include "p2m-store.h"
@@ -116,19 +117,17 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
  * the classifier and the OAuth "error" string to device polling. */
 static gboolean
 parse_reply(const char *json, gsize len, gint64 now, int http, p2m_token **out, char **oauth_error,
-            const p2m_rule **rule, GError **error)
+            GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	JsonObject *root = NULL;
 	const char *err;
 
 	*out = NULL;
-	if (rule != NULL)
-		*rule = NULL;
 	if ((parser = p2m_oauth_parse_object(json, len, &root, error)) == NULL)
 		return FALSE;
 	if (json_object_has_member(root, "error")) {
-		err = p2m_oauth_set_error(root, http, rule, error);
+		err = p2m_oauth_set_error(root, http, error);
 		if (oauth_error != NULL)
 			*oauth_error = g_strdup(err);
 		return FALSE;
@@ -140,10 +139,9 @@ parse_reply(const char *json, gsize len, gint64 now, int http, p2m_token **out, 
 }
 
 gboolean
-p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out,
-                         const p2m_rule **rule, GError **error)
+p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out, GError **error)
 {
-	return parse_reply(json, len, now, 400, out, NULL, rule, error);
+	return parse_reply(json, len, now, 400, out, NULL, error);
 }
 
 /* ---- the cache file ----------------------------------------------------------- */
@@ -320,7 +318,7 @@ add_client_credential(p2m_oauth_form *form, const p2m_account *a, const char *ur
 /* POST FORM to the account's token endpoint and parse what comes back. */
 static p2m_token *
 post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
-                const p2m_rule **rule, GError **error)
+                GError **error)
 {
 	p2m_token *t = NULL;
 	char *body = NULL;
@@ -332,7 +330,7 @@ post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *for
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 	else
-		parse_reply(body, len, now_s(), (int) http, &t, oauth_error, rule, error);
+		parse_reply(body, len, now_s(), (int) http, &t, oauth_error, error);
 	p2m_wipe_free(body);
 	return t;
 }
@@ -351,7 +349,7 @@ check_account(const p2m_account *a, GError **error)
 /* Obtain a new token: client credentials for an app-only account, else the
  * refresh-token grant with the stored refresh token. */
 static p2m_token *
-fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m_rule **rule, GError **error)
+fetch(const p2m_account *a, const char *user, const p2m_token *cached, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_token_url(a);
@@ -367,10 +365,9 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 		else {
 			/* The admin's to fix, for every job: stop the queue rather
 			 * than ask the job's user for a password. */
-			g_set_error(error, P2M_ERROR, P2M_E_NO_CREDENTIAL,
-			            "account %s has no OAuth login stored: run 'print2mailctl login %s' as root",
-			            a->name, a->name);
-			*rule = p2m_rules_find("no-login");
+			p2m_fail_set(error, P2M_E_NO_CREDENTIAL, p2m_rules_find("no-login"),
+			             "account %s has no OAuth login stored: run 'print2mailctl login %s' as root",
+			             a->name, a->name);
 		}
 		return NULL;
 	}
@@ -385,7 +382,7 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 	}
 	if (!add_client_credential(form, a, url, now_s(), app, error))
 		return NULL;
-	t = post_token_form(a, url, form, NULL, rule, error);
+	t = post_token_form(a, url, form, NULL, error);
 	/* Entra normally rotates the refresh token; when it does not, the old
 	 * one stays valid and must be kept. */
 	if (t != NULL && t->refresh_token == NULL && cached != NULL && cached->refresh_token != NULL)
@@ -407,20 +404,6 @@ token_copy(const p2m_token *t)
 	return c;
 }
 
-/* A refusal is either a token-endpoint rule or the rule of a local error. */
-static const p2m_rule *
-rule_of(const GError *e, const p2m_rule *rule)
-{
-	if (rule != NULL)
-		return rule;
-	return p2m_rules_for_error(e->domain == P2M_ERROR ? (p2m_error) e->code : P2M_E_INTERNAL);
-}
-
-static gboolean
-transient(const GError *e, const p2m_rule *rule)
-{
-	return rule_of(e, rule)->cls == P2M_CLASS_TRANSIENT;
-}
 
 typedef enum { RENEW_IF_UNUSABLE, RENEW_IF_DUE, RENEW_ALWAYS } renew_mode;
 
@@ -428,14 +411,13 @@ typedef enum { RENEW_IF_UNUSABLE, RENEW_IF_DUE, RENEW_ALWAYS } renew_mode;
  * failure still hands out a usable cached token. */
 static p2m_token *
 renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char *identity,
-      p2m_token *cached, p2m_tokstate *st, const p2m_rule **rule, GError **error)
+      p2m_token *cached, p2m_tokstate *st, GError **error)
 {
 	g_autoptr(GError) err = NULL;
-	const p2m_rule *r = NULL;
 	p2m_token *t;
 	gint64 now = now_s();
 
-	if ((t = fetch(a, user, cached, &r, &err)) != NULL) {
+	if ((t = fetch(a, user, cached, &err)) != NULL) {
 		if (!p2m_token_save(cfg->state_dir, identity, t, error)) {
 			p2m_token_free(t);
 			return NULL;
@@ -444,12 +426,10 @@ renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char 
 		p2m_tokstate_save(cfg->state_dir, st, NULL);  /* informational only */
 		return t;
 	}
-	p2m_tokstate_set_error(st, now, rule_of(err, r), err->message);
+	p2m_tokstate_set_error(st, now, p2m_fail_rule(err), err->message);
 	p2m_tokstate_save(cfg->state_dir, st, NULL);
-	if (transient(err, r) && p2m_token_usable(cached, now))
+	if (p2m_fail_class(err) == P2M_CLASS_TRANSIENT && p2m_token_usable(cached, now))
 		return token_copy(cached);
-	if (rule != NULL)
-		*rule = r;
 	g_propagate_error(error, g_steal_pointer(&err));
 	return NULL;
 }
@@ -458,7 +438,7 @@ renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char 
  * done the work while we waited), then renew when MODE says so. */
 static p2m_token *
 renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, renew_mode mode,
-             const p2m_rule **rule, GError **error)
+             GError **error)
 {
 	g_autofree char *identity = p2m_token_identity(a, user);
 	g_autoptr(p2m_store_lock) lock = NULL;
@@ -467,8 +447,6 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 	gboolean blocked;
 	gint64 now;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!p2m_store_ensure_dir(cfg->state_dir, error))
 		return NULL;
 	if ((lock = p2m_store_lock_identity(cfg->state_dir, identity, TOKEN_LOCK_TIMEOUT_MS, error)) == NULL)
@@ -483,19 +461,16 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 		return g_steal_pointer(&cached);
 	if (!blocked && mode == RENEW_IF_DUE && cached != NULL && now < p2m_token_refresh_at(cached))
 		return g_steal_pointer(&cached);
-	return renew(cfg, a, user, identity, cached, st, rule, error);
+	return renew(cfg, a, user, identity, cached, st, error);
 }
 
 p2m_token *
-p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
-              const p2m_rule **rule, GError **error)
+p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user, GError **error)
 {
 	g_autofree char *identity = p2m_token_identity(account, user);
 	g_autoptr(p2m_tokstate) st = NULL;
 	g_autoptr(p2m_token) cached = NULL;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return NULL;
 	/* The fast path takes no lock: the helper keeps this file fresh. */
@@ -507,18 +482,16 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 		return g_steal_pointer(&cached);
 	/* Missing, about to expire, or a recorded refusal: try once ourselves,
 	 * so a fixed credential works without waiting for the helper. */
-	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, rule, error);
+	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, error);
 }
 
 p2m_token *
 p2m_token_refresh(const p2m_config *cfg, const p2m_account *account, const char *user,
-                  gboolean force, const p2m_rule **rule, GError **error)
+                  gboolean force, GError **error)
 {
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return NULL;
-	return renew_locked(cfg, account, user, force ? RENEW_ALWAYS : RENEW_IF_DUE, rule, error);
+	return renew_locked(cfg, account, user, force ? RENEW_ALWAYS : RENEW_IF_DUE, error);
 }
 
 /* Store a token from a completed device login, under the lock. */
@@ -543,7 +516,7 @@ store_login(const p2m_config *cfg, const char *identity, const p2m_token *t, GEr
 
 p2m_token_poll
 p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const char *user,
-                      const char *device_code, const p2m_rule **rule, GError **error)
+                      const char *device_code, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_token_url(account);
@@ -552,8 +525,6 @@ p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const c
 	g_autoptr(p2m_token) t = NULL;
 	g_autoptr(GError) err = NULL;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return P2M_TOKEN_POLL_FAILED;
 	p2m_oauth_form_add(form, "grant_type", DEVICE_GRANT);
@@ -561,7 +532,7 @@ p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const c
 	p2m_oauth_form_add(form, "device_code", device_code);
 	if (user == NULL && !add_client_credential(form, account, url, now_s(), FALSE, error))
 		return P2M_TOKEN_POLL_FAILED;
-	if ((t = post_token_form(account, url, form, &oauth_error, rule, &err)) == NULL) {
+	if ((t = post_token_form(account, url, form, &oauth_error, &err)) == NULL) {
 		if (g_strcmp0(oauth_error, "authorization_pending") == 0)
 			return P2M_TOKEN_POLL_PENDING;
 		if (g_strcmp0(oauth_error, "slow_down") == 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-i18n.h"
 #include "p2m-rules.h"
 
@@ -251,16 +252,30 @@ test_local(void)
 {
 	int e;
 
-	for (e = 0; e < P2M_E__COUNT + 3; e++) {
+	/* Every code has its own rule, named by the error table, and the class
+	 * is the rule's: there is no second table to drift from it. */
+	for (e = 1; e < P2M_E__COUNT; e++) {
+		const char *id = p2m_error_rule_id((p2m_error) e);
 		const p2m_rule *r = p2m_rules_for_error((p2m_error) e);
 
-		g_assert_nonnull(r);
-		/* local rules keep the class p2m-error.c gives the error */
-		if (e < P2M_E__COUNT && r->source == P2M_RULE_LOCAL && strcmp(r->id, "internal") != 0) {
-			g_assert_cmpstr(r->id, ==, p2m_error_name((p2m_error) e));
-			g_assert_cmpint(r->cls, ==, p2m_error_class((p2m_error) e));
+		if (e == P2M_E_CANCELED) {
+			g_assert_null(id);
+			continue;
 		}
+		if (id == NULL || p2m_rules_find(id) == NULL)
+			g_error("%s: no rule (id %s)", p2m_error_name((p2m_error) e), id != NULL ? id : "NULL");
+		g_assert_true(r == p2m_rules_find(id));
+		/* only real bugs (and running out of memory) get the "internal" rule */
+		if (strcmp(r->id, "internal") == 0 && e != P2M_E_INTERNAL && e != P2M_E_NOMEM)
+			g_error("%s falls back to the internal rule", p2m_error_name((p2m_error) e));
+		if (r->source == P2M_RULE_LOCAL && e != P2M_E_NOMEM)
+			g_assert_cmpstr(r->id, ==, p2m_error_name((p2m_error) e));
+		g_assert_cmpint(r->cls, >, P2M_CLASS_NONE);
+		g_assert_cmpint(r->cls, <, P2M_CLASS__COUNT);
+		g_assert_true(g_str_has_suffix(r->keyword, "-error"));
 	}
+	g_assert_null(p2m_error_rule_id(P2M_OK));
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E__COUNT + 2)->id, ==, "internal");
 	g_assert_cmpstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->id, ==, "tls-verify");
 	g_assert_nonnull(strstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->message, "ca_file"));
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_TLS_VERIFY)->cls, ==, P2M_CLASS_ACCOUNT);
@@ -268,7 +283,44 @@ test_local(void)
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_RECIPIENT_DENIED)->cls, ==, P2M_CLASS_MESSAGE);
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_NO_CREDENTIAL)->cls, ==, P2M_CLASS_USER);
 	g_assert_cmpstr(p2m_rules_for_error(P2M_E_SMTP)->id, ==, "smtp-unknown");
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_TOKEN)->id, ==, "aad-refused");
+	/* privileges that cannot be dropped stop the queue, never a retry loop */
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_PERMISSION)->id, ==, "permission");
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_PERMISSION)->cls, ==, P2M_CLASS_ACCOUNT);
+	g_assert_nonnull(strstr(p2m_rules_for_error(P2M_E_PERMISSION)->message, "user lp"));
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_USAGE)->cls, ==, P2M_CLASS_ACCOUNT);
 	g_assert_cmpstr(p2m_rules_find("secret-expiring")->keyword, ==, "com.print2mail-secret-expiring-warning");
+}
+
+/* The rule travels with the GError from where it is known (p2m-fail.h). */
+static void
+test_fail(void)
+{
+	const char *reply = "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.";
+	g_autoptr(GError) plain = NULL;
+	g_autoptr(GError) classified = NULL;
+	g_autoptr(GError) copy = NULL;
+	g_autoptr(GError) other = g_error_new_literal(G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
+
+	g_set_error_literal(&plain, P2M_ERROR, P2M_E_PERMISSION, "cannot become 'lp'");
+	g_assert_cmpstr(p2m_fail_rule(plain)->id, ==, "permission");
+	g_assert_cmpint(p2m_fail_class(plain), ==, P2M_CLASS_ACCOUNT);
+	p2m_fail_set(&classified, P2M_E_SMTP, p2m_rules_classify_smtp(reply, strlen(reply)), "refused: %s", reply);
+	g_assert_error(classified, P2M_ERROR, P2M_E_SMTP);
+	g_assert_cmpstr(p2m_fail_rule(classified)->id, ==, "bad-password");
+	copy = g_error_copy(classified);
+	g_assert_cmpstr(p2m_fail_rule(copy)->id, ==, "bad-password");
+	p2m_fail_refine(copy, P2M_REFINE_PER_USER);
+	g_assert_cmpstr(p2m_fail_rule(copy)->id, ==, "user-bad-password");
+	g_assert_cmpint(p2m_fail_class(copy), ==, P2M_CLASS_USER);
+	g_assert_cmpstr(p2m_fail_rule(classified)->id, ==, "bad-password");
+	/* a code's own rule has no variants to pick */
+	p2m_fail_refine(plain, P2M_REFINE_PER_USER);
+	g_assert_cmpstr(p2m_fail_rule(plain)->id, ==, "permission");
+	g_assert_cmpstr(p2m_fail_rule(other)->id, ==, "internal");
+	g_assert_null(p2m_fail_rule(NULL));
+	g_assert_cmpint(p2m_fail_class(NULL), ==, P2M_CLASS_NONE);
+	p2m_fail_set(NULL, P2M_E_SMTP, NULL, "ignored");
 }
 
 static void
@@ -369,6 +421,7 @@ main(int argc, char **argv)
 	g_test_add_func("/rules/refine", test_refine);
 	g_test_add_func("/rules/token", test_token);
 	g_test_add_func("/rules/local", test_local);
+	g_test_add_func("/rules/fail", test_fail);
 	g_test_add_func("/rules/format", test_format);
 	g_test_add_func("/rules/translations", test_translations);
 	return g_test_run();

@@ -244,6 +244,34 @@ test_stage_names(void)
 	g_assert_cmpstr(p2m_smtp_stage_name(P2M_SMTP_STAGE__COUNT), ==, "unknown");
 }
 
+/* Which EHLO lines offer the mechanism print2mail pinned. */
+static void
+test_ehlo_auth(void)
+{
+	static const struct { const char *line, *mech; int want; } cases[] = {
+		{ "250-AUTH LOGIN XOAUTH2\r\n", "LOGIN", 1 },
+		{ "250-AUTH LOGIN XOAUTH2\r\n", "XOAUTH2", 1 },
+		{ "250 auth login xoauth2", "XOAUTH2", 1 },
+		{ "250-AUTH=LOGIN PLAIN\r\n", "LOGIN", 1 },
+		{ "250-AUTH PLAIN\r\n", "LOGIN", 0 },
+		{ "250-AUTH PLAIN LOGINX\r\n", "LOGIN", 0 },
+		{ "250-AUTH XOAUTH2\r\n", "LOGIN", 0 },
+		{ "250-AUTH\r\n", "LOGIN", 0 },
+		{ "250-AUTHX LOGIN\r\n", "LOGIN", -1 },
+		{ "250-SIZE 157286400\r\n", "LOGIN", -1 },
+		{ "250-STARTTLS", "LOGIN", -1 },
+		{ "250-AUT", "LOGIN", -1 },
+		{ "", "LOGIN", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (p2m_smtp_ehlo_offers_auth(cases[i].line, strlen(cases[i].line), cases[i].mech) != cases[i].want)
+			g_error("'%s' / %s: want %d", cases[i].line, cases[i].mech, cases[i].want);
+	/* bounded by LEN, not by a NUL */
+	g_assert_cmpint(p2m_smtp_ehlo_offers_auth("250-AUTH LOGIN", 12, "LOGIN"), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -258,5 +286,6 @@ main(int argc, char **argv)
 	g_test_add_func("/smtp/tracker/hostile", test_hostile_reply);
 	g_test_add_func("/smtp/stage-names", test_stage_names);
 	g_test_add_func("/smtp/ehlo-size", test_ehlo_size);
+	g_test_add_func("/smtp/ehlo-auth", test_ehlo_auth);
 	return g_test_run();
 }
