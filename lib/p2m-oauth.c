@@ -320,7 +320,8 @@ p2m_oauth_set_error(JsonObject *obj, int http_status, GError **error)
 	size_t ncodes = error_codes(obj, codes);
 	const char *err = p2m_oauth_member_str(obj, "error");
 	g_autofree char *desc = short_description(p2m_oauth_member_str(obj, "error_description"));
-	const p2m_rule *r = p2m_rules_classify_token(err, codes, ncodes, http_status);
+	const p2m_rule *r = p2m_rules_classify_token_desc(err, codes, ncodes, http_status,
+	                                                  p2m_oauth_member_str(obj, "error_description"));
 
 	if (desc[0] != '\0')
 		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): %s",

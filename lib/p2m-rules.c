@@ -21,7 +21,7 @@
  *   "4.7.500-699"  enhanced code with the detail in a range
  *   "5.7"          enhanced class and subject
  *   "53x"          basic code, x = any digit (only when the reply has one)
- *   "4"            class: the enhanced class, else the basic code's first digit
+ *   "4"            class: the basic code's first digit, else the enhanced class
  * SMTP texts: '|'-separated substrings of the reply text without its
  * [HOST ...] suffix, compared case-insensitively.
  *
@@ -113,7 +113,7 @@ static const p2m_rule rules[] = {
 	{ KW_E("ca-policy"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "did not meet the criteria",
 	  .flags = F_BASIC,
 	  .summary = N_("Conditional Access refused the sign-in"),
-	  .message = N_("A Conditional Access policy refused the sign-in (see Entra sign-in logs). Lasting fix: auth = xoauth2. Otherwise exclude the account from the policy that blocks legacy authentication."),
+	  .message = N_("The sign-in did not meet the criteria of a Conditional Access policy (location, app, MFA or device). Microsoft Entra admin center > Sign-in logs shows which policy and why. Lasting fix: auth = xoauth2."),
 	  .url = U_PRN },
 	{ KW_E("sts-unreachable"), .cls = T_, SMTP, .match_code = "5.7.139", .match_text = "sts service was unreachable|sts was unreachable",
 	  .flags = F_BASIC,
@@ -207,7 +207,7 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sending mailbox is full"),
 	  .message = N_("The sending mailbox is full: SMTP submissions fill its Sent Items. Empty Sent Items, give it a retention policy, or raise the mailbox quota."),
 	  .url = U_SUBM },
-	{ KW_E("thread-limit"), .cls = T_, SMTP, .match_text = "thread limit",
+	{ KW_E("thread-limit"), .cls = T_, SMTP, .match_text = "thread limit|concurrent connections limit",
 	  .summary = N_("Too many connections for this mailbox"),
 	  .message = N_("More than 3 connections to this mailbox at once (does another program use it?). print2mail retries shortly."),
 	  .url = U_SUBM },
@@ -265,6 +265,20 @@ static const p2m_rule rules[] = {
 	  .summary = N_("External forwarding not allowed"),
 	  .message = N_("The outbound spam policy forbids automatic forwarding from this mailbox. Change the automatic forwarding setting of the outbound anti-spam policy."),
 	  .url = U_NDR },
+	/* RFC 4954's "535 5.7.8 Authentication credentials invalid": what
+	 * Postfix, Dovecot and most relays (and Gmail) answer a wrong password. */
+	{ KW_E("auth-invalid"), .cls = A_, SMTP, .match_code = "5.7.8",
+	  .flags = F_BASIC, .user_id = "user-bad-password", .oauth_id = "oauth-refused",
+	  .summary = N_("Credentials invalid"),
+	  .message = N_("The server refused the username or password (5.7.8: credentials invalid). Put the right password in password_file; username is usually the full address. On Microsoft 365 the lasting fix is auth = xoauth2."),
+	  .url = U_PRN },
+	/* A permanent refusal of one recipient, whatever its subject code:
+	 * Exchange's Directory-Based Edge Blocking says 550 5.4.1, Postfix
+	 * 554 5.7.1.  The job is held, never retried. */
+	{ KW_E("rcpt-rejected"), .cls = M_, SMTP, .match_code = "5", .match_text = "recipient address rejected",
+	  .summary = N_("Recipient address rejected"),
+	  .message = N_("The server rejected a recipient (Exchange Online does so for an address its directory does not know). Check the address, then correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
+	  .url = U_NDR },
 	{ KW_E("not-authorized"), .cls = M_, SMTP, .match_code = "5.7.1", .match_text = "delivery not authorized",
 	  .summary = N_("Delivery not authorized"),
 	  .message = N_("A recipient (often a group) does not accept mail from this sender. Ask its owner to allow it, or correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
@@ -314,13 +328,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sending mailbox refused"),
 	  .message = N_("The mail server refused because of the sending mailbox (quota, licence or state). An admin should check that mailbox."),
 	  .url = U_NDR },
-	{ KW_E("smtp-system"), .cls = T_, SMTP, .match_code = "5.3", .flags = F_GENERIC,
+	{ KW_E("smtp-system"), .cls = M_, SMTP, .match_code = "5.3", .flags = F_GENERIC,
 	  .summary = N_("Mail system problem"),
-	  .message = N_("The mail server reported a problem of its own. print2mail retries later."),
+	  .message = N_("The mail server refused this message for a problem of its own and will not take it later either. Try again with: lp -i {queue}-{job} -H resume, or remove it: cancel {queue}-{job}"),
 	  .url = U_NDR },
-	{ KW_E("smtp-network"), .cls = T_, SMTP, .match_code = "5.4", .flags = F_GENERIC,
+	{ KW_E("smtp-network"), .cls = M_, SMTP, .match_code = "5.4", .flags = F_GENERIC,
 	  .summary = N_("Network or routing problem"),
-	  .message = N_("The mail server reported a network or routing problem. print2mail retries later."),
+	  .message = N_("The mail server cannot route this message and refused it for good. Check the recipients, then: lp -i {queue}-{job} -H resume (or cancel {queue}-{job})"),
 	  .url = U_NDR },
 	{ KW_E("smtp-protocol"), .cls = A_, SMTP, .match_code = "5.5", .flags = F_GENERIC,
 	  .summary = N_("SMTP command refused"),
@@ -356,7 +370,11 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Client secret expired"),
 	  .message = N_("The client secret has expired. Create one in App registrations > (app) > Certificates & secrets and put its Value in client_secret_file, or use a certificate."),
 	  .url = U_CC },
-	{ KW_E("aad-app-not-found"), .cls = A_, TOKEN, .match_code = "700016|70001|7000112",
+	{ KW_E("aad-app-disabled"), .cls = A_, TOKEN, .match_code = "7000112",
+	  .summary = N_("Application disabled"),
+	  .message = N_("The app (client_id) is disabled. Re-enable it in Microsoft Entra admin center > Enterprise applications > (app) > Properties > Enabled for users to sign-in; if Microsoft disabled it, register a new app."),
+	  .url = U_AAD },
+	{ KW_E("aad-app-not-found"), .cls = A_, TOKEN, .match_code = "700016|70001",
 	  .summary = N_("Application not found in the tenant"),
 	  .message = N_("The app (client_id) is unknown or disabled in this tenant. Check client_id and tenant; a multi-tenant app needs admin consent in this tenant."),
 	  .url = U_AAD },
@@ -397,6 +415,16 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Account locked"),
 	  .message = N_("Microsoft 365 locked the account (smart lockout or a blocked IP; see Entra sign-in logs). Wait or have an admin unblock it, then run print2mailctl login ACCOUNT."),
 	  .url = U_AAD },
+	/* A signed assertion outside its time window: AADSTS700024, or the
+	 * older AADSTS70002 + 50012 "not within its valid time range". */
+	{ KW_E("aad-clock"), .cls = A_, TOKEN, .match_code = "700024",
+	  .summary = N_("This host's clock is wrong"),
+	  .message = N_("Microsoft refused the signed client assertion as outside its valid time: this host's clock is off. Check it with timedatectl and turn on NTP (timedatectl set-ntp true)."),
+	  .url = U_CERT },
+	{ KW_E("aad-clock-skew"), .cls = A_, TOKEN, .match_code = "70002|50012|50013", .match_desc = "valid time range",
+	  .summary = N_("This host's clock is wrong"),
+	  .message = N_("Microsoft refused the signed client assertion as outside its valid time: this host's clock is off. Check it with timedatectl and turn on NTP (timedatectl set-ntp true)."),
+	  .url = U_CERT },
 	{ KW_E("aad-bad-cert"), .cls = A_, TOKEN, .match_code = "700027|50012|700030",
 	  .summary = N_("Client certificate refused"),
 	  .message = N_("The client certificate or its signature was refused. Upload client_certificate to the app registration (Certificates & secrets); it must match client_key."),
@@ -409,7 +437,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Username or password refused"),
 	  .message = N_("Microsoft 365 refused the username or password, or the password has expired. Correct it, then run print2mailctl login ACCOUNT."),
 	  .url = U_AAD },
-	{ KW_E("aad-user-unknown"), .cls = A_, TOKEN, .match_code = "50034|51004|50057",
+	/* The account that signed in is not one of this tenant's: a personal
+	 * Microsoft account or a guest (50020), or no such user (50034). */
+	{ KW_E("aad-wrong-account"), .cls = A_, TOKEN, .match_code = "50020|50034",
+	  .summary = N_("Signed in with an account of another tenant"),
+	  .message = N_("The account that signed in is not in this tenant (a personal Microsoft account, a guest or a typo). Run print2mailctl login ACCOUNT and sign in with the mailbox's work account, or fix tenant."),
+	  .url = U_AAD },
+	{ KW_E("aad-user-unknown"), .cls = A_, TOKEN, .match_code = "51004|50057",
 	  .summary = N_("User not found or disabled"),
 	  .message = N_("The user is not in this tenant or is disabled. Check username and tenant; an admin may need to enable the account."),
 	  .url = U_AAD },
@@ -418,7 +452,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Device sign-in not completed"),
 	  .message = N_("The device code sign-in was declined, mistyped or not finished within 15 minutes. Run print2mailctl login ACCOUNT again."),
 	  .url = U_DC },
-	{ KW_E("aad-bad-request"), .cls = A_, TOKEN, .match_code = "7000218|900144|90014|700025",
+	/* print2mail always sends grant_type, scope and client_id: a request
+	 * that arrives without one was altered on its way. */
+	{ KW_E("aad-request-altered"), .cls = A_, TOKEN, .match_code = "900144|90014",
+	  .summary = N_("Token request altered on its way"),
+	  .message = N_("The token request reached Microsoft without a field print2mail always sends (grant_type, scope, client_id): something on the way altered it. Check oauth_authority and any proxy between this host and Microsoft, not the app registration."),
+	  .url = U_AAD },
+	{ KW_E("aad-bad-request"), .cls = A_, TOKEN, .match_code = "7000218|700025",
 	  .summary = N_("Token request malformed"),
 	  .message = N_("The token request lacks a field or does not suit the app type (a public client sent a secret). Check client_id and the app's platform settings."),
 	  .url = U_AAD },
@@ -584,8 +624,10 @@ code_alt_matches(const char *p, size_t n, const p2m_reply *r)
 	long c, s, d1, d2;
 
 	if (memchr(p, '.', n) == NULL) {
+		/* The basic code decides permanence (RFC 5321 4.2.1): a 550
+		 * with a 4.x.x enhanced code is still a permanent refusal. */
 		if (n == 1)
-			return (r->cls != 0 ? r->cls : r->code / 100) == p[0] - '0';
+			return (r->code != 0 ? r->code / 100 : r->cls) == p[0] - '0';
 		if (n != 3 || r->code == 0)
 			return 0;
 		for (k = 0; k < 3; k++) {
@@ -719,8 +761,24 @@ error_cb(const char *p, size_t n, const void *arg)
 	return k == n;
 }
 
+/* A row's description condition: none, or one of its substrings in DESC. */
+static int
+desc_matches(const p2m_rule *r, const char *desc)
+{
+	if (r->match_desc == NULL)
+		return 1;
+	return desc != NULL && strlen(desc) < 4096 && any_alt(r->match_desc, text_alt_cb, desc);
+}
+
 const p2m_rule *
 p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, int http_status)
+{
+	return p2m_rules_classify_token_desc(error, codes, ncodes, http_status, NULL);
+}
+
+const p2m_rule *
+p2m_rules_classify_token_desc(const char *error, const long *codes, size_t ncodes, int http_status,
+                              const char *description)
 {
 	size_t i, c;
 
@@ -728,7 +786,7 @@ p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, in
 	for (c = 0; codes != NULL && c < ncodes && c < 16; c++)
 		for (i = 0; i < N_RULES; i++)
 			if (rules[i].source == P2M_RULE_TOKEN && rules[i].match_code != NULL &&
-			    any_alt(rules[i].match_code, aadsts_cb, &codes[c]))
+			    any_alt(rules[i].match_code, aadsts_cb, &codes[c]) && desc_matches(&rules[i], description))
 				return &rules[i];
 	if (error != NULL && *error != '\0' && strlen(error) < 128)
 		for (i = 0; i < N_RULES; i++)

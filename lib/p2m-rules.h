@@ -23,6 +23,8 @@ typedef struct p2m_rule {
 	int         source;   /* P2M_RULE_SMTP, P2M_RULE_TOKEN, P2M_RULE_LOCAL */
 	const char *match_code;   /* enhanced code "5.7.139", basic code "535", or AADSTS "7000222" / OAuth error "invalid_grant" */
 	const char *match_text;   /* case-insensitive substring of the reply text, or NULL */
+	const char *match_desc;   /* token rows: '|' list of substrings one of which the
+	                           * error_description must hold, or NULL */
 	/* added by the rules module (see "Matching" in p2m-rules.c) */
 	unsigned    flags;        /* P2M_RULE_F_* */
 	const char *user_id;      /* the USER-class variant when the credential was a job user's, or NULL */
@@ -89,6 +91,11 @@ const p2m_rule *p2m_rules_classify_smtp(const char *reply, size_t len);
  * AADSTS codes from "error_codes" (may be empty), the HTTP status (0 = no
  * answer).  Never NULL. */
 const p2m_rule *p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, int http_status);
+/* The same with the reply's "error_description" (may be NULL): some codes
+ * mean different things told apart only by it (AADSTS50012 "not within its
+ * valid time range" is the host's clock, otherwise a bad certificate). */
+const p2m_rule *p2m_rules_classify_token_desc(const char *error, const long *codes, size_t ncodes,
+                                              int http_status, const char *description);
 
 /* The rule for a local failure (P2M_E_TLS_VERIFY, P2M_E_CONNECT, P2M_E_RECIPIENT_DENIED, ...).  Never NULL. */
 const p2m_rule *p2m_rules_for_error(p2m_error e);

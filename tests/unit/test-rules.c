@@ -242,9 +242,87 @@ test_token(void)
 			g_error("token %s/%ld/%d: got %s, want %s", cases[i].error, cases[i].code, cases[i].http,
 				r->id, cases[i].id);
 	}
+	/* issue 13: codes told apart from their neighbours, with the texts of public reports */
+	{
+		static const struct { const char *error; long codes[2]; const char *desc; const char *id; } more[] = {
+			/* Azure/login#180, AzureAD/microsoft-authentication-library-for-java#984 */
+			{ "invalid_client", { 700024, 0 }, "AADSTS700024: Client assertion is not within its valid time range. "
+			  "Current time: 2025-08-29T05:47:32.1501147Z, assertion valid from 1970-01-01T00:00:00.0000000Z", "aad-clock" },
+			{ "invalid_client", { 700024, 0 }, NULL, "aad-clock" },
+			/* AzureAD/azure-activedirectory-library-for-java#46 */
+			{ "invalid_client", { 70002, 50012 }, "AADSTS70002: Error validating credentials. AADSTS50012: Client "
+			  "assertion is not within its valid time range.", "aad-clock-skew" },
+			{ "invalid_client", { 50012, 0 }, "AADSTS50012: Invalid client secret provided.", "aad-bad-cert" },
+			{ "invalid_client", { 50012, 0 }, NULL, "aad-bad-cert" },
+			/* isaacrlevin/presencelight#935, Worklytics/psoxy#74 */
+			{ "unauthorized_client", { 7000112, 0 }, "AADSTS7000112: Application 'f8119f58-4523-44c1-ab72-b2e0c815bd6a'"
+			  "(Presence Light) is disabled.", "aad-app-disabled" },
+			/* O365/python-o365#1119, OfficeDev/O365-ASPNETMVC-Start#42 */
+			{ "invalid_request", { 50020, 0 }, "AADSTS50020: User account 'x@outlook.com' from identity provider "
+			  "'live.com' does not exist in tenant 'Contoso'", "aad-wrong-account" },
+			{ "invalid_grant", { 50034, 0 }, "AADSTS50034: The user account does not exist in the directory.",
+			  "aad-wrong-account" },
+			/* MicrosoftDocs/azure-docs#43780, jasonjoh/node-tutorial#23 */
+			{ "invalid_request", { 900144, 0 }, "AADSTS900144: The request body must contain the following "
+			  "parameter: 'grant_type'.", "aad-request-altered" },
+			{ "invalid_request", { 90014, 0 }, "AADSTS90014: The request body must contain the following "
+			  "parameter: 'client_id'.", "aad-request-altered" },
+		};
+
+		for (i = 0; i < G_N_ELEMENTS(more); i++) {
+			size_t n = more[i].codes[1] != 0 ? 2 : 1;
+			const p2m_rule *r = p2m_rules_classify_token_desc(more[i].error, more[i].codes, n, 400, more[i].desc);
+
+			if (strcmp(r->id, more[i].id) != 0)
+				g_error("token %ld: got %s, want %s", more[i].codes[0], r->id, more[i].id);
+			g_assert_cmpint(r->cls, ==, P2M_CLASS_ACCOUNT);
+		}
+		g_assert_nonnull(strstr(msg("aad-clock"), "timedatectl"));
+		g_assert_nonnull(strstr(msg("aad-app-disabled"), "Enabled for users to sign-in"));
+		g_assert_nonnull(strstr(msg("aad-wrong-account"), "tenant"));
+		g_assert_nonnull(strstr(msg("aad-request-altered"), "oauth_authority"));
+		g_assert_null(strstr(msg("aad-request-altered"), "client_id and the app"));
+	}
 	g_assert_cmpint(p2m_rules_find("aad-unavailable")->cls, ==, P2M_CLASS_TRANSIENT);
 	g_assert_cmpint(p2m_rules_find("aad-secret-expired")->cls, ==, P2M_CLASS_ACCOUNT);
 	g_assert_cmpint(p2m_rules_for_user(p2m_rules_find("aad-mfa"))->cls, ==, P2M_CLASS_USER);
+}
+
+/* A permanent basic code (5xx) is never retried because of a fallback:
+ * only rules for Microsoft's documented "later" refusals are transient. */
+static void
+test_permanent(void)
+{
+	static const char *const documented_later[] = {
+		"sts-unreachable", "cet-throttled", "submission-quota", "ext-rcpt-limit", "hve-token-expiring", NULL
+	};
+	static const char *const probes[] = {
+		"550 5.4.1 Recipient address rejected: Access denied", "554 5.4.4 Unable to route",
+		"552 5.3.1 Mail system full", "550 4.4.7 Message delayed", "554 4.3.0 whatever", "550 Requested action not taken",
+		"535 5.7.8 Error: authentication failed: authentication failure", NULL
+	};
+	size_t i;
+
+	for (i = 0; i < p2m_rules_count(); i++) {
+		const p2m_rule *r = p2m_rules_get(i);
+
+		if (r->source != P2M_RULE_SMTP || r->cls != P2M_CLASS_TRANSIENT || r->match_code == NULL)
+			continue;
+		/* a transient rule keyed on a 5 code must be a documented "later" */
+		if ((r->match_code[0] == '5' || strstr(r->match_code, "|5") != NULL) &&
+		    !g_strv_contains(documented_later, r->id))
+			g_error("rule %s retries a permanent code %s", r->id, r->match_code);
+	}
+	for (i = 0; probes[i] != NULL; i++) {
+		const p2m_rule *r = p2m_rules_classify_smtp(probes[i], strlen(probes[i]));
+
+		if (r->cls == P2M_CLASS_TRANSIENT)
+			g_error("'%s' is retried (rule %s)", probes[i], r->id);
+	}
+	g_assert_cmpint(p2m_rules_classify_smtp("451 4.4.7 later", 15)->cls, ==, P2M_CLASS_TRANSIENT);
+	g_assert_cmpstr(p2m_rules_classify_smtp("432 4.3.2 Concurrent connections limit exceeded.", 48)->id, ==,
+			"thread-limit");
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("auth-invalid"))->id, ==, "user-bad-password");
 }
 
 static void
@@ -421,6 +499,7 @@ main(int argc, char **argv)
 	g_test_add_func("/rules/refine", test_refine);
 	g_test_add_func("/rules/token", test_token);
 	g_test_add_func("/rules/local", test_local);
+	g_test_add_func("/rules/permanent", test_permanent);
 	g_test_add_func("/rules/fail", test_fail);
 	g_test_add_func("/rules/format", test_format);
 	g_test_add_func("/rules/translations", test_translations);
