@@ -128,8 +128,9 @@ prepare_as_root(run *r)
 		p2m_fail_refine(err, r->cred->refine);
 		return fail(r, err);
 	}
-	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL)
-		r->out->warning = p2m_token_warning(r->cfg, r->acct);
+	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL &&
+	    (r->out->warning = p2m_token_warning(r->cfg, r->acct)) != NULL)
+		(void) p2m_token_credential_expiry(r->cfg, r->acct, &r->out->warning_until, NULL);
 	if (!p2m_smtp_read_ca(r->acct, &r->ca, &err))
 		return fail(r, err);
 	r->slot = p2m_privs_take_slot(r->cfg->state_dir, r->cred->username, P2M_DELIVER_SLOT_WAIT_S,

@@ -65,6 +65,13 @@ p2m_report_line(const char *prefix, const char *text)
 }
 
 void
+p2m_report_debug(const char *line, void *ctx)
+{
+	(void) ctx;
+	p2m_report_line("DEBUG", line);
+}
+
+void
 p2m_report_info(const p2m_catalog *cat, const char *msgid, const char *const *args)
 {
 	g_autofree char *text = p2m_job_fill(p2m_i18n_get(cat, msgid), args);
@@ -114,7 +121,7 @@ char *
 p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat)
 {
 	const p2m_rule *r = o->rule != NULL ? o->rule : p2m_rules_for_error(o->err);
-	g_autofree char *fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, atoi(job->id));
+	g_autofree char *fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, job->id);
 	const char *url_args[] = { r->url, NULL };
 	g_autofree char *more = p2m_job_fill(p2m_i18n_get(cat, "More: %s"), url_args);
 	gsize used = strlen(fix) + 1 + strlen(more);
@@ -151,6 +158,24 @@ clear_reasons(char **ours, const char *keep, gboolean errors_only)
 	}
 }
 
+/* The queue's message is its last INFO line (printer-state-message), and
+ * the CUPS 2.4 web UI shows no reason text: a pending warning goes last,
+ * with its date and its fix, or the admin only ever reads "Sent to ...". */
+static void
+report_warning(const p2m_outcome *o, const p2m_catalog *cat)
+{
+	g_autoptr(GDateTime) until = o->warning_until > 0 ? g_date_time_new_from_unix_utc(o->warning_until) : NULL;
+	g_autofree char *date = until != NULL ? g_date_time_format(until, "%Y-%m-%d") : g_strdup("?");
+	g_autofree char *fix = NULL;
+	const char *args[3] = { date, NULL, NULL };
+
+	if (o->warning == NULL)
+		return;
+	fix = p2m_rules_format(p2m_i18n_get(cat, o->warning->message), NULL, NULL);
+	args[1] = fix;
+	p2m_report_info(cat, "Expires on %s: %s", args);
+}
+
 static void
 report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
 {
@@ -170,6 +195,7 @@ report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
 		id = g_strdup(o->final_reply != NULL ? o->final_reply : "-");
 	args[1] = id;
 	p2m_report_info(cat, "Sent to %s (message %s).", args);
+	report_warning(o, cat);
 }
 
 int

@@ -26,9 +26,13 @@ typedef struct {
 	char           *final_reply;  /* the server's "250 ... Queued" on success */
 	guint64         bytes;        /* message bytes sent */
 	const p2m_rule *warning;      /* a warning to show even on success (expiring secret), or NULL */
+	gint64          warning_until; /* when the credential WARNING is about expires (unix s), 0 = unknown */
 } p2m_outcome;
 
 void p2m_outcome_clear(p2m_outcome *o);
+/* The debug sink (p2m-debug.h) of the backend: one "DEBUG: " line for cupsd,
+ * which logs it at LogLevel debug. */
+void p2m_report_debug(const char *line, void *ctx);
 /* Record a failure: ERR's code, the rule it carries (p2m_fail_rule) and its message. */
 void p2m_outcome_fail(p2m_outcome *o, const GError *err);
 /* What happens to the job. */

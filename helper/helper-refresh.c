@@ -110,7 +110,7 @@ check_warning(entry *e)
 		p2m_tokstate_save(cfg->state_dir, st, NULL);
 	}
 	if (warn != NULL && now_s() - e->warned_at >= WARN_EVERY) {
-		fix = p2m_rules_format(warn->message, NULL, 0);
+		fix = p2m_rules_format(warn->message, NULL, NULL);
 		helper_log(LOG_WARNING, "%s [%s]: %s", msg, warn->id, fix);
 		e->warned_at = now_s();
 	}

@@ -50,7 +50,7 @@ reply_gerror(client *c, const GError *e)
 {
 	int code = e->domain == P2M_ERROR ? e->code : P2M_E_INTERNAL;
 	const p2m_rule *rule = p2m_fail_rule(e);
-	g_autofree char *fix = p2m_rules_format(rule->message, NULL, 0);
+	g_autofree char *fix = p2m_rules_format(rule->message, NULL, NULL);
 	g_autofree char *text = NULL;
 
 	/* A wrong request to the helper says what is wrong itself: the usage

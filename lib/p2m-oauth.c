@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "p2m-debug.h"
 #include "p2m-error.h"
 #include "p2m-fail.h"
 #include "p2m-oauth.h"
@@ -17,6 +18,8 @@
 
 struct p2m_oauth_form {
 	GString *body;
+	char    *grant;   /* grant_type and scope, for the transcript (never secret) */
+	char    *scope;
 };
 
 p2m_oauth_form *
@@ -65,6 +68,13 @@ p2m_oauth_form_add(p2m_oauth_form *f, const char *name, const char *value)
 		g_string_free(f->body, TRUE);
 		f->body = bigger;
 	}
+	if (strcmp(name, "grant_type") == 0) {
+		g_free(f->grant);
+		f->grant = g_strdup(value);
+	} else if (strcmp(name, "scope") == 0) {
+		g_free(f->scope);
+		f->scope = g_strdup(value);
+	}
 	if (f->body->len > 0)
 		g_string_append_c(f->body, '&');
 	form_escape(f->body, name);
@@ -85,6 +95,8 @@ p2m_oauth_form_free(p2m_oauth_form *f)
 		return;
 	p2m_wipe(f->body->str, f->body->allocated_len);
 	g_string_free(f->body, TRUE);
+	g_free(f->grant);
+	g_free(f->scope);
 	g_free(f);
 }
 
@@ -164,6 +176,7 @@ p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
 	reply_sink sink = { NULL, FALSE };
 	CURL *c = NULL;
 	CURLcode rc;
+	double total = 0;
 	gboolean ok = FALSE;
 
 	*http_status = 0;
@@ -178,11 +191,20 @@ p2m_oauth_post(const char *url, const char *ca_file, const p2m_oauth_form *form,
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
-	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+	/* The transcript names the request, never its body: that holds the
+	 * client secret, the assertion or the refresh token. */
+	p2m_debug("oauth: POST %s grant_type=%s scope=%s", url, form->grant != NULL ? form->grant : "-",
+	          form->scope != NULL ? form->scope : "-");
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	if (rc != CURLE_OK) {
+		p2m_debug("oauth: no answer after %.3f s: curl %d (%s)", total, (int) rc,
+		          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 		set_curl_error(rc, url, errbuf, sink.too_big, error);
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+	p2m_debug("oauth: HTTP %ld after %.3f s, %zu bytes", *http_status, total, sink.buf->len);
 	*len = sink.buf->len;
 	*body = g_string_free(sink.buf, FALSE);
 	sink.buf = NULL;
@@ -323,6 +345,14 @@ p2m_oauth_set_error(JsonObject *obj, int http_status, GError **error)
 	const p2m_rule *r = p2m_rules_classify_token_desc(err, codes, ncodes, http_status,
 	                                                  p2m_oauth_member_str(obj, "error_description"));
 
+	if (p2m_debug_enabled()) {
+		g_autoptr(GString) list = g_string_new(NULL);
+		size_t i;
+
+		for (i = 0; i < ncodes; i++)
+			g_string_append_printf(list, " AADSTS%ld", codes[i]);
+		p2m_debug("oauth: refused: error=%s%s, rule %s", err != NULL ? err : "-", list->str, r->id);
+	}
 	if (desc[0] != '\0')
 		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): %s",
 		             err != NULL ? err : "no error code", desc);

@@ -593,6 +593,7 @@ static const char *const extra_msgids[] = {
 	N_("More: %s"),
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
+	N_("Expires on %s: %s"),
 	NULL
 };
 
@@ -837,7 +838,7 @@ p2m_rules_for_user(const p2m_rule *r)
 }
 
 char *
-p2m_rules_format(const char *translated_message, const char *queue, int job)
+p2m_rules_format(const char *translated_message, const char *queue, const char *job)
 {
 	GString *out;
 	const char *p;
@@ -847,10 +848,7 @@ p2m_rules_format(const char *translated_message, const char *queue, int job)
 	out = g_string_sized_new(strlen(translated_message) + 32);
 	for (p = translated_message; *p != '\0'; p++) {
 		if (strncmp(p, "{job}", 5) == 0) {
-			if (job > 0)
-				g_string_append_printf(out, "%d", job);
-			else
-				g_string_append(out, "JOB");
+			g_string_append(out, job != NULL && *job != '\0' ? job : "JOB");
 			p += 4;
 		} else if (strncmp(p, "{queue}", 7) == 0) {
 			g_string_append(out, queue != NULL ? queue : "QUEUE");

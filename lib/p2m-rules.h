@@ -65,11 +65,11 @@ const p2m_rule *p2m_rules_refine(const p2m_rule *r, unsigned ctx);
  * locked, AADSTS invalid_grant/MFA/bad password) as P2M_CLASS_USER. */
 const p2m_rule *p2m_rules_for_user(const p2m_rule *r);
 
-/* Substitute the placeholders a rule message may hold, "{job}" (JOB, or
- * "JOB" when JOB <= 0) and "{queue}" (QUEUE, or "QUEUE" when NULL), in a
+/* Substitute the placeholders a rule message may hold, "{job}" (JOB, the
+ * job id as CUPS gave it, or "JOB" when NULL or empty) and "{queue}" (QUEUE, or "QUEUE" when NULL), in a
  * message already translated with p2m_i18n_get().  Returns a newly
  * allocated string (g_free); NULL only when TRANSLATED_MESSAGE is NULL. */
-char *p2m_rules_format(const char *translated_message, const char *queue, int job);
+char *p2m_rules_format(const char *translated_message, const char *queue, const char *job);
 
 /* The other msgids of the backend and filter ("The mail server said: %s",
  * ...) and the p2m_error_message() strings, so that po/ holds every string

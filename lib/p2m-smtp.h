@@ -134,6 +134,16 @@ gboolean p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size);
  * any other line. */
 int p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech);
 
+/* What the debug transcript shows of one command line the client sent:
+ * the line without CRLF or control characters; during an AUTH exchange
+ * (IN_AUTH: the lines after the AUTH command) "<hidden>", and of an AUTH
+ * command its mechanism only ("AUTH XOAUTH2 <hidden>").  Caller frees. */
+char *p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth);
+/* Whether one of libcurl's informational lines goes into the transcript:
+ * only an allowed set (connecting, TLS version and cipher, certificate,
+ * connection errors), so nothing libcurl adds later can carry a secret. */
+gboolean p2m_smtp_debug_text_shown(const char *text, gsize len);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
 
 #endif /* P2M_SMTP_H */

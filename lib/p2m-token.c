@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "p2m-debug.h"
 #include "p2m-error.h"
 #include "p2m-fail.h"
 #include "p2m-jwt.h"
@@ -478,8 +479,12 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 		return NULL;
 	if (!p2m_token_load(cfg->state_dir, identity, &cached, error))
 		return NULL;
-	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s()))
+	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s())) {
+		p2m_debug("token: %s: cached token, %" G_GINT64_FORMAT " s left", identity, cached->expires_at - now_s());
 		return g_steal_pointer(&cached);
+	}
+	p2m_debug("token: %s: %s, asking the token endpoint", identity, cached == NULL ? "no cached token" :
+	          p2m_tokstate_blocking_rule(st) != NULL ? "a refusal is recorded" : "cached token about to expire");
 	/* Missing, about to expire, or a recorded refusal: try once ourselves,
 	 * so a fixed credential works without waiting for the helper. */
 	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, error);

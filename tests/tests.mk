@@ -49,3 +49,7 @@ print-unit-tests:
 
 ## The test servers check themselves with curl before anything trusts them.
 TESTS += tests/servers/selftest.sh
+
+## Issue 13: the sources use no banned call (atoi, sprintf, strcpy, unchecked setuid...).
+TESTS += tests/lint/banned-calls.sh
+EXTRA_DIST += tests/lint/banned-calls.sh

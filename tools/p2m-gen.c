@@ -190,7 +190,7 @@ describe_match(const p2m_rule *r, void (*put)(const char *))
 static void
 html_row(const p2m_rule *r)
 {
-	char *msg = p2m_rules_format(r->message, "QUEUE", 0);
+	char *msg = p2m_rules_format(r->message, "QUEUE", NULL);
 
 	printf("<TR ID=\"%s\"><TD><CODE>", r->id);
 	describe_match(r, html_puts);
@@ -271,7 +271,7 @@ mode_man(void)
 
 	for (i = 0; i < p2m_rules_count(); i++) {
 		const p2m_rule *r = p2m_rules_get(i);
-		char *msg = p2m_rules_format(r->message, "QUEUE", 0);
+		char *msg = p2m_rules_format(r->message, "QUEUE", NULL);
 
 		puts(".TP");
 		fputs(".B ", stdout);

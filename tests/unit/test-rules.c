@@ -404,13 +404,19 @@ test_fail(void)
 static void
 test_format(void)
 {
-	g_autofree char *a = p2m_rules_format(msg("rcpt-unknown"), "scan2mail", 42);
-	g_autofree char *b = p2m_rules_format("{queue}-{job} {job}{queue} {other}", NULL, 0);
+	g_autofree char *a = p2m_rules_format(msg("rcpt-unknown"), "scan2mail", "42");
+	g_autofree char *b = p2m_rules_format("{queue}-{job} {job}{queue} {other}", NULL, NULL);
 
 	g_assert_true(g_str_has_suffix(a, "lp -i scan2mail-42 -o mailto=ADDRESS -H resume"));
 	g_assert_null(strchr(a, '{'));
 	g_assert_cmpstr(b, ==, "QUEUE-JOB JOBQUEUE {other}");
-	g_assert_null(p2m_rules_format(NULL, "q", 1));
+	g_assert_null(p2m_rules_format(NULL, "q", "1"));
+	/* CUPS job ids run past INT_MAX in ten digits: the id is copied, never converted */
+	{
+		g_autofree char *big = p2m_rules_format("cancel {queue}-{job}", "q", "4294967297");
+
+		g_assert_cmpstr(big, ==, "cancel q-4294967297");
+	}
 }
 
 static guint
