@@ -103,7 +103,7 @@ static const p2m_rule rules[] = {
 	{ KW_E("security-defaults"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "security defaults",
 	  .flags = F_BASIC,
 	  .summary = N_("Security defaults block basic SMTP AUTH"),
-	  .message = N_("Security defaults block basic SMTP AUTH. Lasting fix: auth = xoauth2. Otherwise set Microsoft Entra ID > Properties > Manage security defaults to No (this weakens security)."),
+	  .message = N_("Security defaults block basic SMTP AUTH. Lasting fix: auth = xoauth2. Otherwise in Microsoft Entra ID > Properties > Manage security defaults set Enable security defaults to No (this weakens security)."),
 	  .url = U_PRN },
 	{ KW_E("basic-auth-off"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "basic authentication is disabled",
 	  .flags = F_BASIC,

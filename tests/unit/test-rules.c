@@ -440,7 +440,7 @@ check_kept(const char *id, const char *lang, const char *en, const char *tr)
 		"{job}", "{queue}", "{printer}", "{user}", "%s", "%d", "auth = xoauth2", "Set-CASMailbox",
 		"Set-TransportConfig -SmtpClientAuthenticationDisabled $false", "New-ServicePrincipal",
 		"Add-MailboxPermission", "Add-RecipientPermission", "Set-AuthenticationPolicy",
-		"print2mailctl login", "lp -i {queue}-{job}", "cancel {queue}-{job}", "cupsenable {queue}",
+		"print2mailctl login", "print2mailctl login ACCOUNT", "lp -i {queue}-{job}", "cancel {queue}-{job}", "cupsenable {queue}",
 		"password_file", "client_secret_file", "https://", NULL
 	};
 	int k;
@@ -495,6 +495,72 @@ test_translations(void)
 	}
 }
 
+/* The seed fixes name what the admin finds on screen: the labels of
+ * Microsoft's localized admin help (../shared/reference/ui-terms.md), and
+ * never the wording of another setting or right. */
+static void
+test_ui_terms(void)
+{
+	static const struct {
+		const char *lang;
+		const char *manage, *enable, *smtp, *active, *mfa, *send_as;
+		const char *wrong[4];
+	} terms[] = {
+		{ "fr_FR.UTF-8", "Gérer les paramètres de sécurité par défaut", "Activer les valeurs par défaut de la sécurité",
+		  "Authenticated SMTP", "Utilisateurs actifs", "Authentification multifactorielle", "Envoyer en tant que",
+		  { "SMTP authentifié", "au nom de", "de la part de", NULL } },
+		{ "ro_RO.UTF-8", "Gestionați setările implicite de securitate", "Activați valorile implicite de securitate",
+		  "SMTP autentificat", "Utilizatori activi", "Multi-Factor Authentication", "Trimitere ca",
+		  { "în numele", NULL } },
+		{ "zh_CN.UTF-8", "管理安全性默认设置", "启用安全性默认设置", "已验证的 SMTP", "活动用户", "多重身份验证", "发送方式",
+		  { "活跃用户", "经过身份验证的 SMTP", "安全默认值", "代理发送" } },
+		{ "ru_RU.UTF-8", "Управление параметрами безопасности по умолчанию",
+		  "Включение параметров безопасности по умолчанию", "SMTP с проверкой подлинности", "Активные пользователи",
+		  "Многофакторная проверка подлинности", "Отправить как", { "центре админ.", "от имени", NULL } },
+	};
+	static const char *const seeds[] = { "security-defaults", "auth-off-mailbox", "auth-off-tenant", "auth-failed",
+					      "send-as-denied", NULL };
+	g_autofree char *dir = locale_dir();
+	size_t l, k, w;
+
+	/* English first: the setting to set to No is "Enable security defaults" */
+	g_assert_nonnull(strstr(msg("security-defaults"), "Manage security defaults set Enable security defaults to No"));
+	for (l = 0; l < G_N_ELEMENTS(terms); l++) {
+		p2m_catalog *cat = p2m_i18n_load(terms[l].lang, dir);
+		const char *sd, *mb, *af, *sa;
+
+		g_assert_nonnull(cat);
+		sd = p2m_i18n_get(cat, msg("security-defaults"));
+		mb = p2m_i18n_get(cat, msg("auth-off-mailbox"));
+		af = p2m_i18n_get(cat, msg("auth-failed"));
+		sa = p2m_i18n_get(cat, msg("send-as-denied"));
+		if (strstr(sd, terms[l].manage) == NULL || strstr(sd, terms[l].enable) == NULL)
+			g_error("%s security-defaults: not the glossary's labels: %s", terms[l].lang, sd);
+		if (strstr(mb, terms[l].smtp) == NULL || strstr(mb, terms[l].active) == NULL)
+			g_error("%s auth-off-mailbox: not the glossary's labels: %s", terms[l].lang, mb);
+		if (strstr(af, terms[l].mfa) == NULL || strstr(af, terms[l].active) == NULL)
+			g_error("%s auth-failed: not the glossary's labels: %s", terms[l].lang, af);
+		if (strstr(sa, terms[l].send_as) == NULL)
+			g_error("%s send-as-denied: not the Send As right: %s", terms[l].lang, sa);
+		for (k = 0; seeds[k] != NULL; k++) {
+			const char *t = p2m_i18n_get(cat, msg(seeds[k]));
+
+			for (w = 0; w < G_N_ELEMENTS(terms[l].wrong) && terms[l].wrong[w] != NULL; w++)
+				if (strstr(t, terms[l].wrong[w]) != NULL)
+					g_error("%s %s: '%s' is not the UI's word: %s", terms[l].lang, seeds[k],
+						terms[l].wrong[w], t);
+		}
+		p2m_i18n_free(cat);
+	}
+	/* the tenant fix enables SMTP AUTH for one mailbox, it does not "enable the mailbox" */
+	{
+		p2m_catalog *cat = p2m_i18n_load("ru_RU.UTF-8", dir);
+
+		g_assert_nonnull(strstr(p2m_i18n_get(cat, msg("auth-off-tenant")), "SMTP AUTH только для этого ящика"));
+		p2m_i18n_free(cat);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -509,5 +575,6 @@ main(int argc, char **argv)
 	g_test_add_func("/rules/fail", test_fail);
 	g_test_add_func("/rules/format", test_format);
 	g_test_add_func("/rules/translations", test_translations);
+	g_test_add_func("/rules/ui-terms", test_ui_terms);
 	return g_test_run();
 }
