@@ -15,6 +15,7 @@
 
 #include "p2m-fail.h"
 #include "p2m-reply.h"
+#include "p2m-text.h"
 #include "report.h"
 
 #define LINE_MAX_BYTES 2000   /* cupsd reads lines of CUPS_MAX_MESSAGE (2047) bytes */
@@ -84,16 +85,12 @@ static char *
 cut_utf8(const char *s, gsize max)
 {
 	g_autofree char *head = NULL;
-	const char *end;
 
 	if (strlen(s) <= max)
 		return g_strdup(s);
 	if (max < strlen(ELLIPSIS))
 		return g_strdup("");
-	end = s + max - strlen(ELLIPSIS);
-	while (end > s && ((unsigned char) *end & 0xc0) == 0x80)
-		end--;
-	head = g_strndup(s, (gsize) (end - s));
+	head = g_strndup(s, p2m_text_utf8_cut(s, strlen(s), max - strlen(ELLIPSIS)));
 	return g_strconcat(head, ELLIPSIS, NULL);
 }
 

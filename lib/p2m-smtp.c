@@ -14,6 +14,7 @@
 #include "p2m-error.h"
 #include "p2m-fail.h"
 #include "p2m-smtp.h"
+#include "p2m-text.h"
 
 #define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
 
@@ -179,12 +180,8 @@ p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize len)
 		g_string_append_c(t->current, ' ');
 		g_string_append(t->current, text);
 	}
-	if (t->current->len > P2M_SMTP_REPLY_MAX) {
-		const char *cut = t->current->str + P2M_SMTP_REPLY_MAX;
-		while (cut > t->current->str && ((unsigned char) *cut & 0xc0) == 0x80)
-			cut--;
-		g_string_truncate(t->current, (gsize) (cut - t->current->str));
-	}
+	if (t->current->len > P2M_SMTP_REPLY_MAX)
+		g_string_truncate(t->current, p2m_text_utf8_cut(t->current->str, t->current->len, P2M_SMTP_REPLY_MAX));
 	if (!more)
 		finish_reply(t);
 }
@@ -462,8 +459,8 @@ say_quit(xfer *x)
 	}
 	if (ssl != NULL)
 		sent = SSL_write(ssl, "QUIT\r\n", 6) == 6;
-	else
-		sent = send(s, "QUIT\r\n", 6, MSG_NOSIGNAL) == 6;
+	else if (!x->tls || x->tracker->refusal_stage == P2M_SMTP_STAGE_STARTTLS)
+		sent = send(s, "QUIT\r\n", 6, MSG_NOSIGNAL) == 6;   /* no TLS yet: plain text is right */
 	p2m_debug("smtp +%.3fs C: QUIT%s", elapsed(x), sent ? " (after the refusal)" : " could not be sent");
 	/* A polite client reads the 221 before it closes (servers may drop
 	 * a line still unread when the peer is gone); a second at most. */

@@ -53,3 +53,7 @@ TESTS += tests/servers/selftest.sh
 ## Issue 13: the sources use no banned call (atoi, sprintf, strcpy, unchecked setuid...).
 TESTS += tests/lint/banned-calls.sh
 EXTRA_DIST += tests/lint/banned-calls.sh
+## ... and one UTF-8 cut for every module (lib/p2m-text.c).
+check_PROGRAMS += tests/unit/test-text
+tests_unit_test_text_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-text

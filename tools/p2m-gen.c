@@ -9,6 +9,7 @@
 #include "p2m-error.h"
 #include "p2m-i18n.h"
 #include "p2m-rules.h"
+#include "p2m-text.h"
 
 #ifndef P2M_DOC_BASE
 #define P2M_DOC_BASE "/help/print2mail.html"
@@ -57,9 +58,7 @@ ppd_text(const char *s, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	if (n > PPD_TEXT_MAX) {
-		n = PPD_TEXT_MAX;
-		while (n > 0 && ((unsigned char) buf[n] & 0xc0) == 0x80)
-			n--;
+		n = p2m_text_utf8_cut(buf, n, PPD_TEXT_MAX);
 		buf[n] = '\0';
 	}
 	return buf;
