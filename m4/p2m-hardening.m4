@@ -45,6 +45,8 @@ AC_DEFUN([P2M_HARDENING], [
   AS_IF([test "x$enable_hardening" != xno], [
     P2M_CHECK_CFLAG([-fstack-protector-strong], [HARDEN_CFLAGS])
     P2M_CHECK_CFLAG([-fstack-clash-protection], [HARDEN_CFLAGS])
+    dnl control-flow protection (Intel CET on x86; gcc refuses it elsewhere)
+    P2M_CHECK_CFLAG([-fcf-protection], [HARDEN_CFLAGS])
     dnl _FORTIFY_SOURCE needs optimisation (glibc warns and does nothing
     dnl without it) and fights ASan's interceptors: only with -O, without
     dnl sanitizers, and not twice when CPPFLAGS/CFLAGS already set it.
