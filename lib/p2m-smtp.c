@@ -477,8 +477,9 @@ say_quit(xfer *x)
 			break;
 		got += n > 0 ? (gsize) n : 0;
 	}
+	answer[got] = '\0';
 	if (got > 0) {
-		g_autofree char *line = clean_reply_line(answer, strcspn(answer, "\r\n") < got ? strcspn(answer, "\r\n") : got);
+		g_autofree char *line = clean_reply_line(answer, strcspn(answer, "\r\n"));
 
 		p2m_debug("smtp +%.3fs S: %s", elapsed(x), line);
 	}
