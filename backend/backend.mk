@@ -25,3 +25,7 @@ EXTRA_DIST += tests/integration/backend-lib.sh \
 	tests/integration/backend-xoauth2.sh tests/integration/backend-peruser.sh \
 	tests/integration/backend-cancel.sh tests/integration/backend-replies.sh \
 	tests/integration/backend-size.sh bench/bench.sh
+
+## Issue 13: failures classified where they are known, the debug transcript.
+TESTS += tests/integration/backend-rules.sh
+EXTRA_DIST += tests/integration/backend-rules.sh

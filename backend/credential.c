@@ -102,10 +102,9 @@ take_env_password(void)
 }
 
 static gboolean
-fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const char *user,
-            const p2m_rule **rule, GError **error)
+fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const char *user, GError **error)
 {
-	g_autoptr(p2m_token) t = p2m_token_get(cfg, acct, user, rule, error);
+	g_autoptr(p2m_token) t = p2m_token_get(cfg, acct, user, error);
 
 	if (t == NULL)
 		return FALSE;
@@ -114,13 +113,11 @@ fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const c
 }
 
 gboolean
-p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
-               const p2m_rule **rule, GError **error)
+p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error)
 {
-	*rule = NULL;
 	if (c->user == NULL) {
 		if (acct->auth == P2M_AUTH_XOAUTH2)
-			return fetch_token(c, cfg, acct, NULL, rule, error);
+			return fetch_token(c, cfg, acct, NULL, error);
 		c->password = p2m_secret_read_file(acct->password_file, error);
 		return c->password != NULL;
 	}
@@ -139,7 +136,7 @@ p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
 	}
 	if (acct->auth == P2M_AUTH_XOAUTH2) {
 		c->refine |= P2M_REFINE_XOAUTH2;
-		return fetch_token(c, cfg, acct, c->user, rule, error);
+		return fetch_token(c, cfg, acct, c->user, error);
 	}
 	c->password = p2m_vault_get(cfg->state_dir, cfg->key_file, c->user, error);
 	return c->password != NULL;

@@ -41,12 +41,11 @@ p2m_cred *p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError 
  * only); PEER, the user's stored password (auth = login, p2m_vault_get) or
  * token (auth = xoauth2); NONE, nothing: P2M_E_UNPROVEN.  $AUTH_PASSWORD is
  * wiped from the environment in every case.  Errors as those functions
- * (P2M_E_SECRET, P2M_E_SECRET_MODE, P2M_E_TOKEN with *RULE set,
+ * (P2M_E_SECRET, P2M_E_SECRET_MODE, P2M_E_TOKEN with its rule attached,
  * P2M_E_TOKEN_UNAVAILABLE, P2M_E_STORE, P2M_E_NO_CREDENTIAL) and
  * P2M_E_UNPROVEN.
  */
-gboolean p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct,
-                        const p2m_rule **rule, GError **error);
+gboolean p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error);
 
 void p2m_cred_free(p2m_cred *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_cred, p2m_cred_free)

@@ -14,6 +14,7 @@
 #include "p2m-graph.h"
 #include "p2m-net.h"
 #include "p2m-pace.h"
+#include "p2m-fail.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -32,11 +33,11 @@ typedef struct {
 	p2m_pace               *pace;
 } run;
 
-/* Record ERR (consumed) as the outcome; RULE NULL = the rule of its code. */
+/* Record ERR (consumed) as the outcome, with the rule it carries. */
 static gboolean
-fail(run *r, GError *err, const p2m_rule *rule)
+fail(run *r, GError *err)
 {
-	p2m_outcome_fail(r->out, (p2m_error) err->code, rule, err->message);
+	p2m_outcome_fail(r->out, err);
 	g_error_free(err);
 	return FALSE;
 }
@@ -47,13 +48,13 @@ find_account(run *r)
 	GError *err = NULL;
 
 	if ((r->cfg = p2m_config_load(NULL, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	if (!p2m_job_prepare(r->job, r->cat, p2m_job_input_is_message(r->job), &err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->account = g_strdup(r->job->uri->account);
 	if ((r->acct = p2m_config_find(r->cfg, r->job->uri->account)) == NULL) {
 		err = g_error_new(P2M_ERROR, P2M_E_ACCOUNT, "no [account %s] in %s", r->job->uri->account, r->cfg->path);
-		return fail(r, err, NULL);
+		return fail(r, err);
 	}
 	return TRUE;
 }
@@ -64,11 +65,11 @@ open_message(run *r)
 	GError *err = NULL;
 
 	if ((r->cred = p2m_cred_identify(r->acct, r->job, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->sender = g_strdup(r->cred->sender);
 	r->out->per_user = (r->cred->refine & P2M_REFINE_PER_USER) != 0;
 	if ((r->src = p2m_source_open(r->job, r->cred->sender, r->acct->from_name, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	r->out->recipients = g_strdupv((char **) p2m_source_recipients(r->src));
 	return TRUE;
 }
@@ -97,7 +98,7 @@ check_recipients(run *r)
 		                  "addresses at %s are allowed", denied, r->acct->name, r->cfg->path,
 		                  domain != NULL ? domain : "the sender's domain");
 	}
-	return fail(r, err, NULL);
+	return fail(r, err);
 }
 
 /* max_message_size, checked before connecting when the size is known:
@@ -117,7 +118,7 @@ check_size(run *r)
 	                           "the message is %s%" G_GUINT64_FORMAT " bytes, over max_message_size = %"
 	                           G_GUINT64_FORMAT " of [account %s] in %s; nothing was sent",
 	                           exact != 0 ? "" : "at least ", exact != 0 ? exact : least, limit,
-	                           r->acct->name, r->cfg->path), NULL);
+	                           r->acct->name, r->cfg->path));
 }
 
 /* A job over the mailbox's limits says what it waits for, and until when. */
@@ -152,7 +153,7 @@ take_pace(run *r)
 	GError *err = NULL;
 
 	if ((r->pace = p2m_pace_acquire(&req, &err)) == NULL)
-		return fail(r, err, NULL);
+		return fail(r, err);
 	if (p2m_pace_warning(r->pace) != NULL)
 		p2m_report_line("INFO", p2m_pace_warning(r->pace));
 	return TRUE;
@@ -162,19 +163,21 @@ take_pace(run *r)
 static gboolean
 prepare_as_root(run *r)
 {
-	const p2m_rule *rule = NULL;
 	GError *err = NULL;
 
-	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &rule, &err))
-		return fail(r, err, rule != NULL ? p2m_rules_refine(rule, r->cred->refine) : NULL);
-	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL)
-		r->out->warning = p2m_token_warning(r->cfg, r->acct);
+	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &err)) {
+		p2m_fail_refine(err, r->cred->refine);
+		return fail(r, err);
+	}
+	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL &&
+	    (r->out->warning = p2m_token_warning(r->cfg, r->acct)) != NULL)
+		(void) p2m_token_credential_expiry(r->cfg, r->acct, &r->out->warning_until, NULL);
 	if (!p2m_smtp_read_ca(r->acct, &r->ca, &err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	if (!take_pace(r))
 		return FALSE;
 	if (!p2m_privs_drop(&err))
-		return fail(r, err, NULL);
+		return fail(r, err);
 	return TRUE;
 }
 
@@ -189,35 +192,32 @@ announce(run *r)
 	p2m_report_line("STATE", "+connecting-to-device");
 }
 
-/* What a failed transfer means, from the server's words when it had any. */
+/* A failed transfer: the error carries the reply's rule; what the backend
+ * knows about the sign-in picks its variant (p2m_rules_refine). */
 static void
 classify(run *r, const p2m_smtp_result *res, GError *err)
 {
-	const p2m_rule *rule = NULL;
-
 	r->out->stage = p2m_smtp_stage_name(res->stage);
 	r->out->reply = g_strdup(res->reply);
-	if (err->code == P2M_E_SMTP && res->reply != NULL)
-		rule = p2m_rules_refine(p2m_rules_classify_smtp(res->reply, strlen(res->reply)), r->cred->refine);
 	/* The server was reached: say what happened, not "cannot be reached". */
-	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_LOST)
-		rule = p2m_rules_find("conn-lost");
-	else if (err->code == P2M_E_CONNECT && res->fault == P2M_NET_STALLED)
-		rule = p2m_rules_find("stalled");
-	fail(r, err, rule);
+	if (err->domain == P2M_ERROR && err->code == P2M_E_CONNECT && res->fault == P2M_NET_LOST)
+		p2m_fail_attach(err, p2m_rules_find("conn-lost"));
+	else if (err->domain == P2M_ERROR && err->code == P2M_E_CONNECT && res->fault == P2M_NET_STALLED)
+		p2m_fail_attach(err, p2m_rules_find("stalled"));
+	p2m_fail_refine(err, r->cred->refine);
+	fail(r, err);
 }
 
 static void
 classify_graph(run *r, const p2m_graph_result *res, GError *err)
 {
-	const p2m_rule *rule = NULL;
-
 	r->out->stage = res->step;
 	r->out->reply = g_strdup(res->reply);
-	if (res->maybe_sent || err->code == P2M_E_GRAPH)
-		rule = p2m_rules_refine(p2m_rules_classify_graph(res->http, res->code, res->message, res->draft_path,
-		                                                 res->maybe_sent), r->cred->refine);
-	fail(r, err, rule);
+	if (res->maybe_sent || (err->domain == P2M_ERROR && err->code == P2M_E_GRAPH))
+		p2m_fail_attach(err, p2m_rules_classify_graph(res->http, res->code, res->message, res->draft_path,
+		                                              res->maybe_sent));
+	p2m_fail_refine(err, r->cred->refine);
+	fail(r, err);
 }
 
 /* transport = graph: the same composed message, through Graph's sendMail

@@ -14,6 +14,8 @@
 
 #include "deliver.h"
 #include "p2m-config.h"
+#include "p2m-debug.h"
+#include "p2m-fail.h"
 #include "p2m-i18n.h"
 #include "p2m-job.h"
 #include "report.h"
@@ -76,8 +78,9 @@ main(int argc, char **argv)
 		return discover();
 	if ((job = p2m_job_new(argc, argv, NULL, &err)) == NULL) {
 		p2m_report_line("ERROR", err->message);
-		return p2m_class_to_cups(p2m_error_class((p2m_error) err->code));
+		return p2m_class_to_cups(p2m_fail_class(err));
 	}
+	p2m_debug_set_sink(p2m_report_debug, NULL);
 	cat = p2m_i18n_load(job->lang, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	p2m_deliver(job, cat, &canceled, &outcome);

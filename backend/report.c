@@ -13,7 +13,9 @@
 #include <cups/backend.h>
 #include <glib.h>
 
+#include "p2m-fail.h"
 #include "p2m-reply.h"
+#include "p2m-text.h"
 #include "report.h"
 
 #define LINE_MAX_BYTES 2000   /* cupsd reads lines of CUPS_MAX_MESSAGE (2047) bytes */
@@ -37,12 +39,12 @@ p2m_outcome_clear(p2m_outcome *o)
 }
 
 void
-p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail)
+p2m_outcome_fail(p2m_outcome *o, const GError *err)
 {
-	o->err = err;
-	o->rule = rule != NULL ? rule : (err == P2M_E_CANCELED ? NULL : p2m_rules_for_error(err));
+	o->err = err->domain == P2M_ERROR ? (p2m_error) err->code : P2M_E_INTERNAL;
+	o->rule = o->err == P2M_E_CANCELED ? NULL : p2m_fail_rule(err);
 	g_free(o->detail);
-	o->detail = g_strdup(detail);
+	o->detail = g_strdup(err->message);
 }
 
 /* A refusal of the job user's own sign-in or mailbox, which an admin fixes
@@ -61,7 +63,7 @@ p2m_outcome_class(const p2m_outcome *o)
 		return P2M_CLASS_NONE;
 	if (held_for_user(o))
 		return P2M_CLASS_MESSAGE;
-	return o->rule != NULL ? o->rule->cls : p2m_error_class(o->err);
+	return (o->rule != NULL ? o->rule : p2m_rules_for_error(o->err))->cls;
 }
 
 /* ---- lines for cupsd ------------------------------------------------------------ */
@@ -72,6 +74,13 @@ p2m_report_line(const char *prefix, const char *text)
 	g_autofree char *line = p2m_job_clean_line(text, LINE_MAX_BYTES);
 
 	fprintf(stderr, "%s: %s\n", prefix, line);
+}
+
+void
+p2m_report_debug(const char *line, void *ctx)
+{
+	(void) ctx;
+	p2m_report_line("DEBUG", line);
 }
 
 void
@@ -87,16 +96,12 @@ static char *
 cut_utf8(const char *s, gsize max)
 {
 	g_autofree char *head = NULL;
-	const char *end;
 
 	if (strlen(s) <= max)
 		return g_strdup(s);
 	if (max < strlen(ELLIPSIS))
 		return g_strdup("");
-	end = s + max - strlen(ELLIPSIS);
-	while (end > s && ((unsigned char) *end & 0xc0) == 0x80)
-		end--;
-	head = g_strndup(s, (gsize) (end - s));
+	head = g_strndup(s, p2m_text_utf8_cut(s, strlen(s), max - strlen(ELLIPSIS)));
 	return g_strconcat(head, ELLIPSIS, NULL);
 }
 
@@ -124,9 +129,9 @@ char *
 p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat)
 {
 	const p2m_rule *r = o->rule != NULL ? o->rule : p2m_rules_for_error(o->err);
-	g_autofree char *rule_fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, atoi(job->id));
+	g_autofree char *rule_fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, job->id);
 	g_autofree char *release = held_for_user(o) ?
-		p2m_rules_format(p2m_i18n_get(cat, P2M_REPORT_HELD_FOR_USER), job->printer, atoi(job->id)) : NULL;
+		p2m_rules_format(p2m_i18n_get(cat, P2M_REPORT_HELD_FOR_USER), job->printer, job->id) : NULL;
 	g_autofree char *fix = release != NULL ? g_strconcat(rule_fix, " ", release, NULL) : g_strdup(rule_fix);
 	const char *url_args[] = { r->url, NULL };
 	g_autofree char *more = p2m_job_fill(p2m_i18n_get(cat, "More: %s"), url_args);
@@ -164,6 +169,24 @@ clear_reasons(char **ours, const char *keep, gboolean errors_only)
 	}
 }
 
+/* The queue's message is its last INFO line (printer-state-message), and
+ * the CUPS 2.4 web UI shows no reason text: a pending warning goes last,
+ * with its date and its fix, or the admin only ever reads "Sent to ...". */
+static void
+report_warning(const p2m_outcome *o, const p2m_catalog *cat)
+{
+	g_autoptr(GDateTime) until = o->warning_until > 0 ? g_date_time_new_from_unix_utc(o->warning_until) : NULL;
+	g_autofree char *date = until != NULL ? g_date_time_format(until, "%Y-%m-%d") : g_strdup("?");
+	g_autofree char *fix = NULL;
+	const char *args[3] = { date, NULL, NULL };
+
+	if (o->warning == NULL)
+		return;
+	fix = p2m_rules_format(p2m_i18n_get(cat, o->warning->message), NULL, NULL);
+	args[1] = fix;
+	p2m_report_info(cat, "Expires on %s: %s", args);
+}
+
 static void
 report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
 {
@@ -183,6 +206,7 @@ report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
 		id = g_strdup(o->final_reply != NULL ? o->final_reply : "-");
 	args[1] = id;
 	p2m_report_info(cat, "Sent to %s (message %s).", args);
+	report_warning(o, cat);
 }
 
 int

@@ -30,14 +30,18 @@ typedef struct {
 	guint64         bytes;        /* message bytes sent */
 	const p2m_rule *warning;      /* a warning to show even on success (expiring secret), or NULL */
 	gboolean        per_user;     /* signed in with the job user's own credential (send_as = job-user) */
+	gint64          warning_until; /* when the credential WARNING is about expires (unix s), 0 = unknown */
 } p2m_outcome;
 
 void p2m_outcome_clear(p2m_outcome *o);
-/* Record a failure: ERR, RULE (NULL = p2m_rules_for_error(ERR)) and DETAIL. */
-void p2m_outcome_fail(p2m_outcome *o, p2m_error err, const p2m_rule *rule, const char *detail);
+/* The debug sink (p2m-debug.h) of the backend: one "DEBUG: " line for cupsd,
+ * which logs it at LogLevel debug. */
+void p2m_report_debug(const char *line, void *ctx);
+/* Record a failure: ERR's code, the rule it carries (p2m_fail_rule) and its message. */
+void p2m_outcome_fail(p2m_outcome *o, const GError *err);
 /* What happens to the job.  With per_user, a server's account-class
  * refusal (SMTP or token endpoint) holds only this job: one user's mailbox
- * or sign-in never stops a shared queue (DESIGN-NOTES.md 14). */
+ * or sign-in never stops a shared queue (DESIGN-NOTES.md). */
 p2m_class p2m_outcome_class(const p2m_outcome *o);
 
 /* One "PREFIX: text" line on stderr, TEXT made one line of valid UTF-8.

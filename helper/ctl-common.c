@@ -56,8 +56,13 @@ ctl_call(const p2m_config *cfg, int op, const char *account, const char *user, i
 	reply->text = copy_field(&msg, P2M_IPC_F_TEXT);
 	reply->code_str = copy_field(&msg, P2M_IPC_F_CODE);
 	reply->uri = copy_field(&msg, P2M_IPC_F_URI);
-	if (msg.op == P2M_IPC_ERROR && reply->code_str != NULL)
-		reply->code = atoi(reply->code_str);
+	/* A code is a p2m_error: anything else is "internal", never UB. */
+	if (msg.op == P2M_IPC_ERROR && reply->code_str != NULL) {
+		guint64 code = 0;
+
+		reply->code = g_ascii_string_to_unsigned(reply->code_str, 10, 0, P2M_E__COUNT - 1, &code, NULL) ?
+		              (int) code : P2M_E_INTERNAL;
+	}
 	return CTL_EXIT_OK;
 }
 

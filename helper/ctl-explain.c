@@ -35,7 +35,7 @@ classify(const char *text)
 static void
 print_rule(const p2m_rule *r, const p2m_catalog *cat, gboolean brief)
 {
-	g_autofree char *fix = p2m_rules_format(p2m_i18n_get(cat, r->message), NULL, 0);
+	g_autofree char *fix = p2m_rules_format(p2m_i18n_get(cat, r->message), NULL, NULL);
 
 	printf("rule:    %s\n", r->id);
 	printf("class:   %s\n", p2m_class_name(r->cls));

@@ -10,6 +10,9 @@
 
 #include "ctl-common.h"
 
+/* PRINTER of the test run: no such queue exists. */
+#define TEST_QUEUE "print2mail-test"
+
 static const char *
 backend_path(void)
 {
@@ -26,11 +29,14 @@ outcome_text(int rc)
 	case CUPS_BACKEND_OK:
 		return "Delivered: the server accepted the test message.";
 	case CUPS_BACKEND_AUTH_REQUIRED:
-		return "Not sent: the credentials were refused. A print job would be held for authentication.";
+		return "Not sent: the credentials were refused. A print job would be held for authentication\n"
+		       "until its user signs in again; then: lp -i QUEUE-JOB -H resume (lpstat -o lists the jobs).";
 	case CUPS_BACKEND_HOLD:
-		return "Not sent: the message itself was refused. A print job would be held until corrected.";
+		return "Not sent: the message itself was refused. A print job would be held until corrected;\n"
+		       "release it with: lp -i QUEUE-JOB -H resume, or remove it: cancel QUEUE-JOB (lpstat -o lists the jobs).";
 	case CUPS_BACKEND_STOP:
-		return "Not sent: the account needs an administrator's fix. A print job would stop the queue.";
+		return "Not sent: the account needs an administrator's fix. A print job would stop the queue;\n"
+		       "after the fix: cupsenable QUEUE (lpstat -p shows stopped queues).";
 	case CUPS_BACKEND_RETRY:
 	case CUPS_BACKEND_RETRY_CURRENT:
 		return "Not sent yet: a temporary problem. A print job would be retried later.";
@@ -41,22 +47,60 @@ outcome_text(int rc)
 	}
 }
 
-/* The last ERROR: line and the STATE: lines of the backend's stderr. */
+/* The test runs as job 1 of a queue that does not exist: in the fix the
+ * backend wrote, name the placeholders a real job is released with. */
+static char *
+real_names(const char *text)
+{
+	g_auto(GStrv) a = g_strsplit(text, TEST_QUEUE "-1", -1);
+	g_autofree char *b = g_strjoinv("QUEUE-JOB", a);
+	g_auto(GStrv) c = g_strsplit(b, TEST_QUEUE, -1);
+
+	return g_strjoinv("QUEUE", c);
+}
+
+/* The printer state reasons the backend leaves set (its STATE: +/- lines
+ * applied in order: "connecting-to-device" comes and goes), the last INFO:
+ * line (the queue's message) and the ERROR: line. */
 static void
 print_findings(const char *err)
 {
 	g_auto(GStrv) lines = g_strsplit(err != NULL ? err : "", "\n", -1);
-	const char *last_error = NULL;
+	g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+	const char *last_error = NULL, *last_info = NULL;
+	guint k;
 	int i;
 
 	for (i = 0; lines[i] != NULL; i++) {
-		if (g_str_has_prefix(lines[i], "ERROR: "))
-			last_error = lines[i] + 7;
-		else if (g_str_has_prefix(lines[i], "STATE: +"))
-			printf("Printer state: %s\n", lines[i] + 8);
+		const char *l = lines[i];
+
+		if (g_str_has_prefix(l, "ERROR: "))
+			last_error = l + 7;
+		else if (g_str_has_prefix(l, "INFO: "))
+			last_info = l + 6;
+		else if (g_str_has_prefix(l, "STATE: +") || g_str_has_prefix(l, "STATE: -"))
+			for (k = 0; k <= reasons->len; k++) {
+				if (k == reasons->len) {
+					if (l[7] == '+')
+						g_ptr_array_add(reasons, g_strdup(l + 8));
+					break;
+				}
+				if (strcmp(g_ptr_array_index(reasons, k), l + 8) == 0) {
+					if (l[7] == '-')
+						g_ptr_array_remove_index(reasons, k);
+					break;
+				}
+			}
 	}
-	if (last_error != NULL)
-		printf("%s\n", last_error);
+	for (k = 0; k < reasons->len; k++)
+		printf("Printer state: %s\n", (const char *) g_ptr_array_index(reasons, k));
+	if (last_error != NULL) {
+		g_autofree char *fix = real_names(last_error);
+
+		printf("%s\n", fix);
+	} else if (last_info != NULL) {
+		printf("Queue message: %s\n", last_info);
+	}
 }
 
 static char *
@@ -88,7 +132,7 @@ run_backend(const p2m_config *cfg, const char *account, const char *to, const ch
 	const char *user = g_get_user_name();
 	/* G_SPAWN_FILE_AND_ARGV_ZERO: the path to run, then argv[0] = the URI, as cupsd does. */
 	const char *argv[] = { backend_path(), uri, "1", user, "print2mail test", "1", mailto, doc, NULL };
-	const char *envp[] = { "PATH=/usr/bin:/bin", env_uri, env_conf, env_lang, "PRINTER=print2mail-test",
+	const char *envp[] = { "PATH=/usr/bin:/bin", env_uri, env_conf, env_lang, "PRINTER=" TEST_QUEUE,
 	                       "CONTENT_TYPE=text/plain", "CHARSET=utf-8", "SOFTWARE=print2mailctl",
 	                       "AUTH_INFO_REQUIRED=none", NULL };
 	g_autoptr(GError) error = NULL;

@@ -148,7 +148,7 @@ poll_thread(gpointer data)
 			                    "completed: run print2mailctl login again");
 			break;
 		}
-		r = p2m_token_poll_device(s->owner->cfg, a, s->user, s->device_code, NULL, &error);
+		r = p2m_token_poll_device(s->owner->cfg, a, s->user, s->device_code, &error);
 		if (r == P2M_TOKEN_POLL_SLOW_DOWN)
 			s->interval += SLOW_DOWN_STEP;
 		if (r == P2M_TOKEN_POLL_DONE || r == P2M_TOKEN_POLL_FAILED)
@@ -198,11 +198,10 @@ helper_login_start(helper_login *l, const p2m_account *account, const char *user
                    char **uri, char **code, char **message, GError **error)
 {
 	g_autoptr(p2m_oauth_device) d = NULL;
-	const p2m_rule *rule = NULL;
 	session *s;
 
 	*uri = *code = *message = NULL;
-	if ((d = p2m_oauth_device_start(account, p2m_account_scope(account, FALSE), &rule, error)) == NULL)
+	if ((d = p2m_oauth_device_start(account, p2m_account_scope(account, FALSE), error)) == NULL)
 		return FALSE;
 	s = g_new0(session, 1);
 	/* The table's, the poll thread's and ours: a concurrent start for the

@@ -8,6 +8,7 @@
 #include "helper-refresh.h"
 #include "helper-status.h"
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-store.h"
 #include "p2m-token.h"
 #include "p2m-tokstate.h"
@@ -109,7 +110,7 @@ check_warning(entry *e)
 		p2m_tokstate_save(cfg->state_dir, st, NULL);
 	}
 	if (warn != NULL && now_s() - e->warned_at >= WARN_EVERY) {
-		fix = p2m_rules_format(warn->message, NULL, 0);
+		fix = p2m_rules_format(warn->message, NULL, NULL);
 		helper_log(LOG_WARNING, "%s [%s]: %s", msg, warn->id, fix);
 		e->warned_at = now_s();
 	}
@@ -127,15 +128,14 @@ run_refresh(GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 	if (a == NULL) {
 		o->code = P2M_E_ACCOUNT;
 		o->message = g_strdup_printf("account %s is no longer configured", e->account);
-	} else if ((t = p2m_token_refresh(e->owner->cfg, a, e->user, FALSE, &o->rule, &error)) != NULL) {
+	} else if ((t = p2m_token_refresh(e->owner->cfg, a, e->user, FALSE, &error)) != NULL) {
 		o->ok = TRUE;
 		o->refresh_at = p2m_token_refresh_at(t);
 		o->expires_at = t->expires_at;
 	} else {
 		o->code = error->domain == P2M_ERROR ? error->code : P2M_E_INTERNAL;
 		o->message = g_strdup(error->message);
-		if (o->rule == NULL)
-			o->rule = p2m_rules_for_error((p2m_error) o->code);
+		o->rule = p2m_fail_rule(error);
 	}
 	g_task_return_pointer(task, o, (GDestroyNotify) outcome_free);
 }

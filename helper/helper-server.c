@@ -17,6 +17,7 @@
 #include "helper-status.h"
 #include "p2m-error.h"
 #include "p2m-ipc.h"
+#include "p2m-fail.h"
 #include "p2m-rules.h"
 #include "p2m-secret.h"
 #include "p2m-token.h"
@@ -47,16 +48,19 @@ reply_error(client *c, int code, const char *text)
 
 /* An error with the fix of its rule, as print2mailctl prints it. */
 static void
-reply_gerror(client *c, const GError *e, const p2m_rule *rule)
+reply_gerror(client *c, const GError *e)
 {
 	int code = e->domain == P2M_ERROR ? e->code : P2M_E_INTERNAL;
-	g_autofree char *fix = NULL;
+	const p2m_rule *rule = p2m_fail_rule(e);
+	g_autofree char *fix = p2m_rules_format(rule->message, NULL, NULL);
 	g_autofree char *text = NULL;
 
-	if (rule == NULL && code != P2M_E_TOKEN)
-		rule = p2m_rules_for_error((p2m_error) code);
-	fix = rule != NULL ? p2m_rules_format(rule->message, NULL, 0) : NULL;
-	text = fix != NULL ? g_strdup_printf("%s\nfix [%s]: %s", e->message, rule->id, fix) : g_strdup(e->message);
+	/* A wrong request to the helper says what is wrong itself: the usage
+	 * and permission rules speak of the backend's command line and uid. */
+	if (code == P2M_E_USAGE || code == P2M_E_PERMISSION)
+		text = g_strdup(e->message);
+	else
+		text = g_strdup_printf("%s\nfix [%s]: %s", e->message, rule->id, fix);
 	reply_error(c, code, text);
 }
 
@@ -85,7 +89,7 @@ do_put_password(client *c)
 	secret = p2m_secret_new((const char *) sf->data, sf->len);
 	if (!p2m_vault_put(c->ctx->cfg->state_dir, c->ctx->cfg->key_file, user, secret, &error)) {
 		helper_log(LOG_ERR, "cannot store the password of %s: %s", user, error->message);
-		reply_gerror(c, error, NULL);
+		reply_gerror(c, error);
 		return;
 	}
 	helper_log(LOG_INFO, "stored the password of %s", user);
@@ -115,7 +119,7 @@ do_forget(client *c)
 	if (!p2m_vault_forget(c->ctx->cfg->state_dir, user, &error)
 	    || !p2m_token_remove(c->ctx->cfg->state_dir, identity, &error)
 	    || !p2m_token_remove(c->ctx->cfg->state_dir, graph_identity, &error)) {
-		reply_gerror(c, error, NULL);
+		reply_gerror(c, error);
 		return;
 	}
 	helper_log(LOG_INFO, "forgot the credentials of %s", user);
@@ -175,7 +179,7 @@ do_login_start(client *c)
 	if (a == NULL)
 		return;
 	if (!helper_login_start(c->ctx->login, a, user, &uri, &code, &message, &error)) {
-		reply_gerror(c, error, NULL);
+		reply_gerror(c, error);
 		return;
 	}
 	p2m_ipc_begin(&c->reply, c->out, sizeof(c->out), P2M_IPC_OK);
@@ -198,7 +202,7 @@ do_login_wait(client *c)
 	identity = p2m_token_identity(a, user);
 	st = helper_login_wait(c->ctx->login, identity, HELPER_LOGIN_WAIT_MS, &error);
 	if (st == HELPER_LOGIN_FAILED) {
-		reply_gerror(c, error, NULL);
+		reply_gerror(c, error);
 		return;
 	}
 	p2m_ipc_begin(&c->reply, c->out, sizeof(c->out), P2M_IPC_OK);
@@ -210,7 +214,6 @@ do_refresh(client *c)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(p2m_token) t = NULL;
-	const p2m_rule *rule = NULL;
 	const p2m_account *a;
 	char name[NAME_MAX_LEN], user[NAME_MAX_LEN];
 	gboolean for_user;
@@ -227,8 +230,8 @@ do_refresh(client *c)
 	 * the request runs in the helper's unprivileged child and is recorded
 	 * once; a token another job just renewed is not renewed again. */
 	for_user = field(c, P2M_IPC_F_USER, user, sizeof(user));
-	if ((t = p2m_token_refresh(c->ctx->cfg, a, for_user ? user : NULL, FALSE, &rule, &error)) == NULL) {
-		reply_gerror(c, error, rule);
+	if ((t = p2m_token_refresh(c->ctx->cfg, a, for_user ? user : NULL, FALSE, &error)) == NULL) {
+		reply_gerror(c, error);
 		return;
 	}
 	helper_refresh_kick(c->ctx->refresh, a->name, for_user ? user : NULL);

@@ -61,7 +61,7 @@ helper_status_fix(const p2m_rule *rule, const char *identity)
 		return g_strdup_printf("Run print2mailctl login %.*s as root to sign the account in with the device code.",
 		                       (int) (strlen(identity) - (g_str_has_suffix(identity, P2M_TOKEN_GRAPH_SUFFIX)
 		                                                  ? strlen(P2M_TOKEN_GRAPH_SUFFIX) : 0)), identity);
-	return p2m_rules_format(rule->message, NULL, 0);
+	return p2m_rules_format(rule->message, NULL, NULL);
 }
 
 const p2m_account *
@@ -196,7 +196,7 @@ format_account(GString *out, const p2m_config *cfg, const p2m_account *a)
 	/* The helper records warnings too, but check now in case it is not running. */
 	warn = p2m_token_warning(cfg, a);
 	if (warn != NULL) {
-		g_autofree char *fix = p2m_rules_format(warn->message, NULL, 0);
+		g_autofree char *fix = p2m_rules_format(warn->message, NULL, NULL);
 
 		g_string_append_printf(out, "  expiring: %s: %s\n", warn->id, fix);
 	}

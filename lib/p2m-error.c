@@ -1,4 +1,4 @@
-/* p2m-error.c - names, messages and classes of print2mail errors; the CUPS exit mapping. */
+/* p2m-error.c - names, messages and rule ids of print2mail errors; the CUPS exit mapping. */
 #include "config.h"
 
 #include <cups/backend.h>
@@ -12,38 +12,38 @@
 static const struct {
 	const char *name;
 	const char *message;
-	p2m_class   cls;
+	const char *rule;   /* id of its rule in p2m-rules.c, which holds the class */
 } error_table[P2M_E__COUNT] = {
-	[P2M_OK]                  = { "ok", N_("Success"), P2M_CLASS_NONE },
-	[P2M_E_NOMEM]             = { "nomem", N_("Out of memory"), P2M_CLASS_TRANSIENT },
-	[P2M_E_USAGE]             = { "usage", N_("Wrong command line"), P2M_CLASS_ACCOUNT },
-	[P2M_E_CONFIG]            = { "config", N_("The print2mail configuration is invalid"), P2M_CLASS_ACCOUNT },
-	[P2M_E_ACCOUNT]           = { "account", N_("The queue names an account that is not configured"), P2M_CLASS_ACCOUNT },
-	[P2M_E_URI]               = { "uri", N_("The device URI is malformed"), P2M_CLASS_ACCOUNT },
-	[P2M_E_DOCUMENT]          = { "document", N_("The document cannot be read"), P2M_CLASS_MESSAGE },
-	[P2M_E_SECRET]            = { "secret", N_("A secret file cannot be read"), P2M_CLASS_ACCOUNT },
-	[P2M_E_SECRET_MODE]       = { "secret-mode", N_("A secret file is readable by other users"), P2M_CLASS_ACCOUNT },
-	[P2M_E_STORE]             = { "store", N_("The credential store is damaged or has unsafe permissions"), P2M_CLASS_ACCOUNT },
-	[P2M_E_ADDRESS]           = { "address", N_("An e-mail address is invalid"), P2M_CLASS_MESSAGE },
-	[P2M_E_NO_RECIPIENT]      = { "no-recipient", N_("The job names no recipient"), P2M_CLASS_MESSAGE },
-	[P2M_E_RECIPIENT_DENIED]  = { "recipient-denied", N_("A recipient is not allowed for this account"), P2M_CLASS_MESSAGE },
-	[P2M_E_TOO_LARGE]         = { "too-large", N_("The message is too large"), P2M_CLASS_MESSAGE },
-	[P2M_E_CANCELED]          = { "canceled", N_("The job was canceled"), P2M_CLASS_NONE },
-	[P2M_E_CONNECT]           = { "connect", N_("Cannot reach the mail server"), P2M_CLASS_TRANSIENT },
-	[P2M_E_TLS]               = { "tls", N_("TLS negotiation with the mail server failed"), P2M_CLASS_TRANSIENT },
-	[P2M_E_TLS_VERIFY]        = { "tls-verify", N_("The mail server's certificate is not trusted"), P2M_CLASS_ACCOUNT },
-	[P2M_E_SMTP]              = { "smtp", N_("The mail server refused the message"), P2M_CLASS_TRANSIENT },
-	[P2M_E_TOKEN]             = { "token", N_("The token endpoint refused the request"), P2M_CLASS_ACCOUNT },
-	[P2M_E_TOKEN_UNAVAILABLE] = { "token-unavailable", N_("The token endpoint cannot be reached"), P2M_CLASS_TRANSIENT },
-	[P2M_E_NO_CREDENTIAL]     = { "no-credential", N_("No credential is stored for this user"), P2M_CLASS_USER },
-	[P2M_E_HELPER]            = { "helper", N_("print2mail-helper cannot be reached"), P2M_CLASS_TRANSIENT },
-	[P2M_E_PROTOCOL]          = { "protocol", N_("Malformed message from a peer"), P2M_CLASS_TRANSIENT },
-	[P2M_E_PERMISSION]        = { "permission", N_("Permission denied"), P2M_CLASS_ACCOUNT },
-	[P2M_E_INTERNAL]          = { "internal", N_("Internal error"), P2M_CLASS_TRANSIENT },
-	[P2M_E_UNPROVEN]          = { "user-unproven", N_("CUPS did not authenticate the user of this job"), P2M_CLASS_MESSAGE },
-	[P2M_E_STORE_BUSY]        = { "store-busy", N_("The credential store is busy or cannot be written now"), P2M_CLASS_TRANSIENT },
-	[P2M_E_TRUNCATED]         = { "truncated", N_("The composed message ended early"), P2M_CLASS_TRANSIENT },
-	[P2M_E_GRAPH]             = { "graph", N_("Microsoft Graph refused the message"), P2M_CLASS_TRANSIENT },
+	[P2M_OK]                  = { "ok", N_("Success"), NULL },
+	[P2M_E_NOMEM]             = { "nomem", N_("Out of memory"), "internal" },
+	[P2M_E_USAGE]             = { "usage", N_("Wrong command line"), "usage" },
+	[P2M_E_CONFIG]            = { "config", N_("The print2mail configuration is invalid"), "config" },
+	[P2M_E_ACCOUNT]           = { "account", N_("The queue names an account that is not configured"), "account" },
+	[P2M_E_URI]               = { "uri", N_("The device URI is malformed"), "uri" },
+	[P2M_E_DOCUMENT]          = { "document", N_("The document cannot be read"), "document" },
+	[P2M_E_SECRET]            = { "secret", N_("A secret file cannot be read"), "secret" },
+	[P2M_E_SECRET_MODE]       = { "secret-mode", N_("A secret file is readable by other users"), "secret-mode" },
+	[P2M_E_STORE]             = { "store", N_("The credential store is damaged or has unsafe permissions"), "store" },
+	[P2M_E_ADDRESS]           = { "address", N_("An e-mail address is invalid"), "address" },
+	[P2M_E_NO_RECIPIENT]      = { "no-recipient", N_("The job names no recipient"), "no-recipient" },
+	[P2M_E_RECIPIENT_DENIED]  = { "recipient-denied", N_("A recipient is not allowed for this account"), "recipient-denied" },
+	[P2M_E_TOO_LARGE]         = { "too-large", N_("The message is too large"), "too-large" },
+	[P2M_E_CANCELED]          = { "canceled", N_("The job was canceled"), NULL },
+	[P2M_E_CONNECT]           = { "connect", N_("Cannot reach the mail server"), "connect" },
+	[P2M_E_TLS]               = { "tls", N_("TLS negotiation with the mail server failed"), "tls" },
+	[P2M_E_TLS_VERIFY]        = { "tls-verify", N_("The mail server's certificate is not trusted"), "tls-verify" },
+	[P2M_E_SMTP]              = { "smtp", N_("The mail server refused the message"), "smtp-unknown" },
+	[P2M_E_TOKEN]             = { "token", N_("The token endpoint refused the request"), "aad-refused" },
+	[P2M_E_TOKEN_UNAVAILABLE] = { "token-unavailable", N_("The token endpoint cannot be reached"), "token-unavailable" },
+	[P2M_E_NO_CREDENTIAL]     = { "no-credential", N_("No credential is stored for this user"), "no-credential" },
+	[P2M_E_HELPER]            = { "helper", N_("print2mail-helper cannot be reached"), "helper" },
+	[P2M_E_PROTOCOL]          = { "protocol", N_("Malformed message from a peer"), "protocol" },
+	[P2M_E_PERMISSION]        = { "permission", N_("Permission denied"), "permission" },
+	[P2M_E_INTERNAL]          = { "internal", N_("Internal error"), "internal" },
+	[P2M_E_UNPROVEN]          = { "user-unproven", N_("CUPS did not authenticate the user of this job"), "user-unproven" },
+	[P2M_E_STORE_BUSY]        = { "store-busy", N_("The credential store is busy or cannot be written now"), "store-busy" },
+	[P2M_E_TRUNCATED]         = { "truncated", N_("The composed message ended early"), "truncated" },
+	[P2M_E_GRAPH]             = { "graph", N_("Microsoft Graph refused the message"), "graph-refused" },
 };
 
 static const struct {
@@ -70,10 +70,10 @@ p2m_error_message(p2m_error e)
 	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].message : N_("Unknown error");
 }
 
-p2m_class
-p2m_error_class(p2m_error e)
+const char *
+p2m_error_rule_id(p2m_error e)
 {
-	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].cls : P2M_CLASS_TRANSIENT;
+	return ((unsigned) e < P2M_E__COUNT) ? error_table[e].rule : NULL;
 }
 
 const char *

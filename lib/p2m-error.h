@@ -7,11 +7,12 @@
  * code (plain C modules) or sets a GError in the P2M_ERROR domain whose code is
  * one of these (GLib modules); only programs print or log.
  *
- * What happens to a job is decided by its class (p2m_class), and the class is
- * turned into a CUPS backend exit code in exactly one place:
- * p2m_class_to_cups().  SMTP and token-endpoint refusals (P2M_E_SMTP,
- * P2M_E_TOKEN) take their class from the matching rule of the classifier
- * (p2m-rules.h), not from this table.
+ * What happens to a job is decided by its rule (p2m-rules.h), which holds
+ * the class (p2m_class); this table only names each code's rule, and the
+ * class is turned into a CUPS backend exit code in exactly one place:
+ * p2m_class_to_cups().  A GError carries the rule of the place that knew it
+ * (a classified SMTP or token-endpoint refusal, see p2m-fail.h); one
+ * without stands for the rule of its code.
  */
 typedef enum {
 	P2M_OK = 0,
@@ -61,8 +62,9 @@ typedef enum {
 const char *p2m_error_name(p2m_error e);
 /* English one-line description (a msgid: translate with p2m_i18n_get). */
 const char *p2m_error_message(p2m_error e);
-/* Class of a local error.  For P2M_E_SMTP/P2M_E_TOKEN use the rule's class. */
-p2m_class p2m_error_class(p2m_error e);
+/* Id of the rule (p2m-rules.h) that says what E means, how it is classed and
+ * what fixes it; NULL for P2M_OK and P2M_E_CANCELED, which need no fix. */
+const char *p2m_error_rule_id(p2m_error e);
 
 /* "transient", "account", "user", "message", "delivered". */
 const char *p2m_class_name(p2m_class c);
@@ -73,9 +75,10 @@ int p2m_class_to_cups(p2m_class c);
 /* "retried", "queue stopped", "held for authentication", "held", "delivered". */
 const char *p2m_class_action(p2m_class c);
 
-/* GError domain for GLib code; codes are p2m_error values. */
+/* GError domain for GLib code; codes are p2m_error values.  An extended
+ * domain whose errors carry a rule: see p2m-fail.h (libp2m). */
 #ifdef __G_LIB_H__
-static inline GQuark p2m_error_quark(void) { return g_quark_from_static_string("p2m-error-quark"); }
+GQuark p2m_error_quark(void);
 #define P2M_ERROR (p2m_error_quark())
 #endif
 

@@ -10,6 +10,7 @@
 #include "p2m-error.h"
 #include "p2m-job.h"
 #include "p2m-mime.h"
+#include "p2m-text.h"
 
 #define URI_SCHEME "print2mail://"
 #define REASON_PREFIX "com.print2mail-"
@@ -203,11 +204,7 @@ p2m_job_clean_line(const char *s, gsize max)
 	GString *out = g_string_new(clean);
 
 	if (out->len > max) {
-		const char *cut = out->str + max;
-		/* back to the start of the character that straddles MAX */
-		while (cut > out->str && ((unsigned char) *cut & 0xc0) == 0x80)
-			cut--;
-		g_string_truncate(out, (gsize) (cut - out->str));
+		g_string_truncate(out, p2m_text_utf8_cut(out->str, out->len, max));
 		while (out->len > 0 && out->str[out->len - 1] == ' ')
 			g_string_truncate(out, out->len - 1);
 	}

@@ -13,6 +13,7 @@
 #include "p2m-addr.h"
 #include "p2m-error.h"
 #include "p2m-mime.h"
+#include "p2m-text.h"
 
 #define EW_PREFIX   "=?UTF-8?B?"
 #define EW_OVERHEAD 12      /* "=?UTF-8?B?" + "?=" */
@@ -425,7 +426,7 @@ cut_utf8(GString *s, gsize max)
 {
 	if (s->len <= max)
 		return;
-	g_string_truncate(s, (gsize) (g_utf8_find_prev_char(s->str, s->str + max + 1) - s->str));
+	g_string_truncate(s, p2m_text_utf8_cut(s->str, s->len, max));
 	trim_end(s);
 }
 

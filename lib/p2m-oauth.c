@@ -5,7 +5,9 @@
 #include <glib.h>
 #include <string.h>
 
+#include "p2m-debug.h"
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-oauth.h"
 #include "p2m-secret.h"
 #include "p2m-smtp.h"
@@ -19,6 +21,8 @@
 
 struct p2m_oauth_form {
 	GString *body;
+	char    *grant;   /* grant_type and scope, for the transcript (never secret) */
+	char    *scope;
 };
 
 p2m_oauth_form *
@@ -67,6 +71,13 @@ p2m_oauth_form_add(p2m_oauth_form *f, const char *name, const char *value)
 		g_string_free(f->body, TRUE);
 		f->body = bigger;
 	}
+	if (strcmp(name, "grant_type") == 0) {
+		g_free(f->grant);
+		f->grant = g_strdup(value);
+	} else if (strcmp(name, "scope") == 0) {
+		g_free(f->scope);
+		f->scope = g_strdup(value);
+	}
 	if (f->body->len > 0)
 		g_string_append_c(f->body, '&');
 	form_escape(f->body, name);
@@ -87,6 +98,8 @@ p2m_oauth_form_free(p2m_oauth_form *f)
 		return;
 	p2m_wipe(f->body->str, f->body->allocated_len);
 	g_string_free(f->body, TRUE);
+	g_free(f->grant);
+	g_free(f->scope);
 	g_free(f);
 }
 
@@ -171,6 +184,29 @@ set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_bi
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: %s", url, detail);
 }
 
+/* The decoded value of NAME in the form BODY, for the transcript: only
+ * grant_type and scope are ever asked for, never a secret. */
+static char *
+form_field(const char *body, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = body;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t) (end - p) : strlen(p);
+
+		if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+			g_autofree char *raw = g_strndup(p + n + 1, len - n - 1);
+
+			g_strdelimit(raw, "+", ' ');
+			return g_uri_unescape_string(raw, NULL);
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
 gboolean
 p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long timeout_s,
                long *http_status, char **body, gsize *len, GError **error)
@@ -179,6 +215,7 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long time
 	reply_sink sink = { NULL, FALSE };
 	CURL *c = NULL;
 	CURLcode rc;
+	double total = 0;
 	gboolean ok = FALSE;
 
 	*http_status = 0;
@@ -193,11 +230,25 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long time
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
-	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+	/* The transcript names the request, never its body: that holds the
+	 * client secret, the assertion or the refresh token. */
+	if (p2m_debug_enabled()) {
+		g_autofree char *grant = form_field(form_body, "grant_type");
+		g_autofree char *scope = form_field(form_body, "scope");
+
+		p2m_debug("oauth: POST %s grant_type=%s scope=%s", url, grant != NULL ? grant : "-",
+		          scope != NULL ? scope : "-");
+	}
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	if (rc != CURLE_OK) {
+		p2m_debug("oauth: no answer after %.3f s: curl %d (%s)", total, (int) rc,
+		          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 		set_curl_error(rc, url, errbuf, sink.too_big, error);
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+	p2m_debug("oauth: HTTP %ld after %.3f s, %zu bytes", *http_status, total, sink.buf->len);
 	*len = sink.buf->len;
 	*body = g_string_free(sink.buf, FALSE);
 	sink.buf = NULL;
@@ -386,25 +437,32 @@ short_description(const char *desc)
 }
 
 const char *
-p2m_oauth_set_error(JsonObject *obj, int http_status, const p2m_rule **rule, GError **error)
+p2m_oauth_set_error(JsonObject *obj, int http_status, GError **error)
 {
 	long codes[P2M_OAUTH_MAX_CODES];
 	size_t ncodes = error_codes(obj, codes);
 	const char *err = p2m_oauth_member_str(obj, "error");
 	g_autofree char *desc = short_description(p2m_oauth_member_str(obj, "error_description"));
-	const p2m_rule *r = p2m_rules_classify_token(err, codes, ncodes, http_status);
+	const p2m_rule *r = p2m_rules_classify_token_desc(err, codes, ncodes, http_status,
+	                                                  p2m_oauth_member_str(obj, "error_description"));
 
-	if (rule != NULL)
-		*rule = r;
+	if (p2m_debug_enabled()) {
+		g_autoptr(GString) list = g_string_new(NULL);
+		size_t i;
+
+		for (i = 0; i < ncodes; i++)
+			g_string_append_printf(list, " AADSTS%ld", codes[i]);
+		p2m_debug("oauth: refused: error=%s%s, rule %s", err != NULL ? err : "-", list->str, r->id);
+	}
 	if (desc[0] != '\0')
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): %s",
-		            err != NULL ? err : "no error code", desc);
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): %s",
+		             err != NULL ? err : "no error code", desc);
 	else if (ncodes > 0)
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s): AADSTS%ld",
-		            err != NULL ? err : "no error code", codes[0]);
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s): AADSTS%ld",
+		             err != NULL ? err : "no error code", codes[0]);
 	else
-		g_set_error(error, P2M_ERROR, P2M_E_TOKEN, "token endpoint refused (%s)",
-		            err != NULL ? err : "no error code");
+		p2m_fail_set(error, P2M_E_TOKEN, r, "token endpoint refused (%s)",
+		             err != NULL ? err : "no error code");
 	return err != NULL ? err : "";
 }
 
@@ -444,7 +502,7 @@ p2m_oauth_member_int(JsonObject *obj, const char *name, gint64 dflt)
 
 gboolean
 p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device **out,
-                       const p2m_rule **rule, GError **error)
+                       GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(p2m_oauth_device) d = NULL;
@@ -452,12 +510,10 @@ p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device
 	const char *code, *user_code, *uri;
 
 	*out = NULL;
-	if (rule != NULL)
-		*rule = NULL;
 	if ((parser = p2m_oauth_parse_object(json, len, &root, error)) == NULL)
 		return FALSE;
 	if (json_object_has_member(root, "error")) {
-		p2m_oauth_set_error(root, 400, rule, error);
+		p2m_oauth_set_error(root, 400, error);
 		return FALSE;
 	}
 	code = p2m_oauth_member_str(root, "device_code");
@@ -502,8 +558,10 @@ device_start_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 		if (http >= 500)
 			g_set_error(&err, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 		else
-			p2m_oauth_device_parse(body, len, now, &d, &rule, &err);
+			p2m_oauth_device_parse(body, len, now, &d, &err);
 	}
+	if (err != NULL)
+		rule = p2m_fail_rule(err);
 	p2m_wipe_free(body);
 	if (form != NULL)
 		p2m_wipe(form, strlen(form));
@@ -515,7 +573,7 @@ device_start_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 }
 
 p2m_oauth_device *
-p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_rule **rule, GError **error)
+p2m_oauth_device_start(const p2m_account *account, const char *scope, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_devicecode_url(account);
@@ -525,8 +583,6 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	p2m_oauth_device *d = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (account->client_id == NULL || account->tenant == NULL) {
 		g_set_error(error, P2M_ERROR, P2M_E_CONFIG,
 		            "[account %s] needs client_id and tenant for a device login", account->name);
@@ -539,11 +595,16 @@ p2m_oauth_device_start(const p2m_account *account, const char *scope, const p2m_
 	/* The exchange and its JSON run without root (p2m-unpriv.h). */
 	req = p2m_oauth_request_pack(url, ca, (long) account->timeout_s, p2m_oauth_form_body(form));
 	if (p2m_unpriv_run(device_start_in_child, req->data, req->len,
-	                   p2m_oauth_child_deadline((long) account->timeout_s), &reply, &err))
-		p2m_tokframe_parse_device(reply->data, reply->len, now, &d, rule, error);
-	else
+	                   p2m_oauth_child_deadline((long) account->timeout_s), &reply, &err)) {
+		const p2m_rule *rule = NULL;
+
+		if (!p2m_tokframe_parse_device(reply->data, reply->len, now, &d, &rule, error) &&
+		    rule != NULL && error != NULL && *error != NULL)
+			p2m_fail_attach(*error, rule);
+	} else {
 		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
 		            "%s: %s", url, err->message);
+	}
 	p2m_unpriv_reply_free(reply);
 	p2m_unpriv_reply_free(req);
 	return d;

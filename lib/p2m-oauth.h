@@ -58,10 +58,11 @@ const char *p2m_oauth_member_str(JsonObject *obj, const char *name);
 gint64 p2m_oauth_member_int(JsonObject *obj, const char *name, gint64 dflt);
 
 /* Pure: OBJ is an OAuth error reply ("error", "error_codes",
- * "error_description"): classify it (p2m_rules_classify_token), set *rule and
- * P2M_E_TOKEN on ERROR with the first line of the description.  Returns the
+ * "error_description"): classify it (p2m_rules_classify_token) and set
+ * P2M_E_TOKEN on ERROR with that rule attached (p2m-fail.h) and the first
+ * line of the description.  Returns the
  * "error" string (owned by OBJ) or "" when absent. */
-const char *p2m_oauth_set_error(JsonObject *obj, int http_status, const p2m_rule **rule, GError **error);
+const char *p2m_oauth_set_error(JsonObject *obj, int http_status, GError **error);
 
 /* A device-code authorization in progress (RFC 8628). */
 typedef struct {
@@ -76,13 +77,12 @@ void p2m_oauth_device_free(p2m_oauth_device *d);  /* accepts NULL */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_oauth_device, p2m_oauth_device_free)
 
 /* Pure: parse a devicecode endpoint reply (at most P2M_OAUTH_REPLY_MAX bytes).
- * An OAuth error object -> FALSE, P2M_E_TOKEN and *rule; malformed ->
+ * An OAuth error object -> FALSE, P2M_E_TOKEN with its rule; malformed ->
  * FALSE, P2M_E_PROTOCOL. */
 gboolean p2m_oauth_device_parse(const char *json, gsize len, gint64 now, p2m_oauth_device **out,
-                                const p2m_rule **rule, GError **error);
+                                GError **error);
 
 /* Ask ACCOUNT's devicecode endpoint for a code for SCOPE. */
-p2m_oauth_device *p2m_oauth_device_start(const p2m_account *account, const char *scope,
-                                         const p2m_rule **rule, GError **error);
+p2m_oauth_device *p2m_oauth_device_start(const p2m_account *account, const char *scope, GError **error);
 
 #endif /* P2M_OAUTH_H */

@@ -21,7 +21,7 @@
  *   "4.7.500-699"  enhanced code with the detail in a range
  *   "5.7"          enhanced class and subject
  *   "53x"          basic code, x = any digit (only when the reply has one)
- *   "4"            class: the enhanced class, else the basic code's first digit
+ *   "4"            class: the basic code's first digit, else the enhanced class
  * SMTP texts: '|'-separated substrings of the reply text without its
  * [HOST ...] suffix, compared case-insensitively.
  *
@@ -118,7 +118,7 @@ static const p2m_rule rules[] = {
 	{ KW_E("security-defaults"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "security defaults",
 	  .flags = F_BASIC,
 	  .summary = N_("Security defaults block basic SMTP AUTH"),
-	  .message = N_("Security defaults block basic SMTP AUTH. Lasting fix: auth = xoauth2. Otherwise set Microsoft Entra ID > Properties > Manage security defaults to No (this weakens security)."),
+	  .message = N_("Security defaults block basic SMTP AUTH. Lasting fix: auth = xoauth2. Otherwise in Microsoft Entra ID > Properties > Manage security defaults set Enable security defaults to No (this weakens security)."),
 	  .url = U_PRN },
 	{ KW_E("basic-auth-off"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "basic authentication is disabled",
 	  .flags = F_BASIC,
@@ -128,7 +128,7 @@ static const p2m_rule rules[] = {
 	{ KW_E("ca-policy"), .cls = A_, SMTP, .match_code = "5.7.139", .match_text = "did not meet the criteria",
 	  .flags = F_BASIC,
 	  .summary = N_("Conditional Access refused the sign-in"),
-	  .message = N_("A Conditional Access policy refused the sign-in (see Entra sign-in logs). Lasting fix: auth = xoauth2. Otherwise exclude the account from the policy that blocks legacy authentication."),
+	  .message = N_("The sign-in did not meet the criteria of a Conditional Access policy (location, app, MFA or device). Microsoft Entra admin center > Sign-in logs shows which policy and why. Lasting fix: auth = xoauth2."),
 	  .url = U_PRN },
 	{ KW_E("sts-unreachable"), .cls = T_, SMTP, .match_code = "5.7.139", .match_text = "sts service was unreachable|sts was unreachable",
 	  .flags = F_BASIC,
@@ -222,7 +222,7 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sending mailbox is full"),
 	  .message = N_("The sending mailbox is full: SMTP submissions fill its Sent Items. Empty Sent Items, give it a retention policy, or raise the mailbox quota."),
 	  .url = U_SUBM },
-	{ KW_E("thread-limit"), .cls = T_, SMTP, .match_text = "thread limit",
+	{ KW_E("thread-limit"), .cls = T_, SMTP, .match_text = "thread limit|concurrent connections limit",
 	  .summary = N_("Too many connections for this mailbox"),
 	  .message = N_("More than 3 connections to this mailbox at once (does another program use it?). print2mail retries shortly."),
 	  .url = U_SUBM },
@@ -280,6 +280,20 @@ static const p2m_rule rules[] = {
 	  .summary = N_("External forwarding not allowed"),
 	  .message = N_("The outbound spam policy forbids automatic forwarding from this mailbox. Change the automatic forwarding setting of the outbound anti-spam policy."),
 	  .url = U_NDR },
+	/* RFC 4954's "535 5.7.8 Authentication credentials invalid": what
+	 * Postfix, Dovecot and most relays (and Gmail) answer a wrong password. */
+	{ KW_E("auth-invalid"), .cls = A_, SMTP, .match_code = "5.7.8",
+	  .flags = F_BASIC, .user_id = "user-bad-password", .oauth_id = "oauth-refused",
+	  .summary = N_("Credentials invalid"),
+	  .message = N_("The server refused the username or password (5.7.8: credentials invalid). Put the right password in password_file; username is usually the full address. On Microsoft 365 the lasting fix is auth = xoauth2."),
+	  .url = U_PRN },
+	/* A permanent refusal of one recipient, whatever its subject code:
+	 * Exchange's Directory-Based Edge Blocking says 550 5.4.1, Postfix
+	 * 554 5.7.1.  The job is held, never retried. */
+	{ KW_E("rcpt-rejected"), .cls = M_, SMTP, .match_code = "5", .match_text = "recipient address rejected",
+	  .summary = N_("Recipient address rejected"),
+	  .message = N_("The server rejected a recipient (Exchange Online does so for an address its directory does not know). Check the address, then correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
+	  .url = U_NDR },
 	{ KW_E("not-authorized"), .cls = M_, SMTP, .match_code = "5.7.1", .match_text = "delivery not authorized",
 	  .summary = N_("Delivery not authorized"),
 	  .message = N_("A recipient (often a group) does not accept mail from this sender. Ask its owner to allow it, or correct it with: lp -i {queue}-{job} -o mailto=ADDRESS -H resume"),
@@ -329,13 +343,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sending mailbox refused"),
 	  .message = N_("The mail server refused because of the sending mailbox (quota, licence or state). An admin should check that mailbox."),
 	  .url = U_NDR },
-	{ KW_E("smtp-system"), .cls = T_, SMTP, .match_code = "5.3", .flags = F_GENERIC,
+	{ KW_E("smtp-system"), .cls = M_, SMTP, .match_code = "5.3", .flags = F_GENERIC,
 	  .summary = N_("Mail system problem"),
-	  .message = N_("The mail server reported a problem of its own. print2mail retries later."),
+	  .message = N_("The mail server refused this message for a problem of its own and will not take it later either. Try again with: lp -i {queue}-{job} -H resume, or remove it: cancel {queue}-{job}"),
 	  .url = U_NDR },
-	{ KW_E("smtp-network"), .cls = T_, SMTP, .match_code = "5.4", .flags = F_GENERIC,
+	{ KW_E("smtp-network"), .cls = M_, SMTP, .match_code = "5.4", .flags = F_GENERIC,
 	  .summary = N_("Network or routing problem"),
-	  .message = N_("The mail server reported a network or routing problem. print2mail retries later."),
+	  .message = N_("The mail server cannot route this message and refused it for good. Check the recipients, then: lp -i {queue}-{job} -H resume (or cancel {queue}-{job})"),
 	  .url = U_NDR },
 	{ KW_E("smtp-protocol"), .cls = A_, SMTP, .match_code = "5.5", .flags = F_GENERIC,
 	  .summary = N_("SMTP command refused"),
@@ -371,7 +385,11 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Client secret expired"),
 	  .message = N_("The client secret has expired. Create one in App registrations > (app) > Certificates & secrets and put its Value in client_secret_file, or use a certificate."),
 	  .url = U_CC },
-	{ KW_E("aad-app-not-found"), .cls = A_, TOKEN, .match_code = "700016|70001|7000112",
+	{ KW_E("aad-app-disabled"), .cls = A_, TOKEN, .match_code = "7000112",
+	  .summary = N_("Application disabled"),
+	  .message = N_("The app (client_id) is disabled. Re-enable it in Microsoft Entra admin center > Enterprise applications > (app) > Properties > Enabled for users to sign-in; if Microsoft disabled it, register a new app."),
+	  .url = U_AAD },
+	{ KW_E("aad-app-not-found"), .cls = A_, TOKEN, .match_code = "700016|70001",
 	  .summary = N_("Application not found in the tenant"),
 	  .message = N_("The app (client_id) is unknown or disabled in this tenant. Check client_id and tenant; a multi-tenant app needs admin consent in this tenant."),
 	  .url = U_AAD },
@@ -412,6 +430,16 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Account locked"),
 	  .message = N_("Microsoft 365 locked the account (smart lockout or a blocked IP; see Entra sign-in logs). Wait or have an admin unblock it, then run print2mailctl login ACCOUNT."),
 	  .url = U_AAD },
+	/* A signed assertion outside its time window: AADSTS700024, or the
+	 * older AADSTS70002 + 50012 "not within its valid time range". */
+	{ KW_E("aad-clock"), .cls = A_, TOKEN, .match_code = "700024",
+	  .summary = N_("This host's clock is wrong"),
+	  .message = N_("Microsoft refused the signed client assertion as outside its valid time: this host's clock is off. Check it with timedatectl and turn on NTP (timedatectl set-ntp true)."),
+	  .url = U_CERT },
+	{ KW_E("aad-clock-skew"), .cls = A_, TOKEN, .match_code = "70002|50012|50013", .match_desc = "valid time range",
+	  .summary = N_("This host's clock is wrong"),
+	  .message = N_("Microsoft refused the signed client assertion as outside its valid time: this host's clock is off. Check it with timedatectl and turn on NTP (timedatectl set-ntp true)."),
+	  .url = U_CERT },
 	{ KW_E("aad-bad-cert"), .cls = A_, TOKEN, .match_code = "700027|50012|700030",
 	  .summary = N_("Client certificate refused"),
 	  .message = N_("The client certificate or its signature was refused. Upload client_certificate to the app registration (Certificates & secrets); it must match client_key."),
@@ -424,7 +452,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Username or password refused"),
 	  .message = N_("Microsoft 365 refused the username or password, or the password has expired. Correct it, then run print2mailctl login ACCOUNT."),
 	  .url = U_AAD },
-	{ KW_E("aad-user-unknown"), .cls = A_, TOKEN, .match_code = "50034|51004|50057",
+	/* The account that signed in is not one of this tenant's: a personal
+	 * Microsoft account or a guest (50020), or no such user (50034). */
+	{ KW_E("aad-wrong-account"), .cls = A_, TOKEN, .match_code = "50020|50034",
+	  .summary = N_("Signed in with an account of another tenant"),
+	  .message = N_("The account that signed in is not in this tenant (a personal Microsoft account, a guest or a typo). Run print2mailctl login ACCOUNT and sign in with the mailbox's work account, or fix tenant."),
+	  .url = U_AAD },
+	{ KW_E("aad-user-unknown"), .cls = A_, TOKEN, .match_code = "51004|50057",
 	  .summary = N_("User not found or disabled"),
 	  .message = N_("The user is not in this tenant or is disabled. Check username and tenant; an admin may need to enable the account."),
 	  .url = U_AAD },
@@ -433,7 +467,13 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Device sign-in not completed"),
 	  .message = N_("The device code sign-in was declined, mistyped or not finished within 15 minutes. Run print2mailctl login ACCOUNT again."),
 	  .url = U_DC },
-	{ KW_E("aad-bad-request"), .cls = A_, TOKEN, .match_code = "7000218|900144|90014|700025",
+	/* print2mail always sends grant_type, scope and client_id: a request
+	 * that arrives without one was altered on its way. */
+	{ KW_E("aad-request-altered"), .cls = A_, TOKEN, .match_code = "900144|90014",
+	  .summary = N_("Token request altered on its way"),
+	  .message = N_("The token request reached Microsoft without a field print2mail always sends (grant_type, scope, client_id): something on the way altered it. Check oauth_authority and any proxy between this host and Microsoft, not the app registration."),
+	  .url = U_AAD },
+	{ KW_E("aad-bad-request"), .cls = A_, TOKEN, .match_code = "7000218|700025",
 	  .summary = N_("Token request malformed"),
 	  .message = N_("The token request lacks a field or does not suit the app type (a public client sent a secret). Check client_id and the app's platform settings."),
 	  .url = U_AAD },
@@ -548,6 +588,22 @@ static const p2m_rule rules[] = {
 	  .summary = N_("Sign-in service unreachable"),
 	  .message = N_("The Microsoft sign-in service cannot be reached (network or proxy). print2mail retries later."),
 	  .url = U_AAD },
+	{ KW_E("no-starttls"), .cls = A_, LOCAL,
+	  .summary = N_("The port offers no STARTTLS"),
+	  .message = N_("The server offers no STARTTLS on this port, so nothing was sent. For Microsoft 365 set server = smtp.office365.com, port = 587 and tls = starttls; use tls = implicit only with port = 465."),
+	  .url = U_SUB },
+	{ KW_E("no-auth-mechanism"), .cls = A_, LOCAL,
+	  .summary = N_("The port offers no usable AUTH mechanism"),
+	  .message = N_("After STARTTLS the server offers neither AUTH LOGIN nor XOAUTH2 on this port (a relay or MX port, such as 25), so nothing was sent. Set server = smtp.office365.com, port = 587 and tls = starttls."),
+	  .url = U_SUB },
+	{ KW_E("permission"), .cls = A_, LOCAL,
+	  .summary = N_("Cannot drop root privileges"),
+	  .message = N_("print2mail could not drop root privileges to user lp before connecting, so nothing was sent; the reason follows. Check that user lp exists, then: cupsenable {queue}"),
+	  .url = U_PRN },
+	{ KW_E("usage"), .cls = A_, LOCAL,
+	  .summary = N_("Backend started with a wrong command line"),
+	  .message = N_("The print2mail backend was started with a wrong command line; only cupsd should run it. Check the queue with lpstat -v {queue}, then: cupsenable {queue}"),
+	  .url = U_PRN },
 	{ KW_E("internal"), .cls = T_, LOCAL,
 	  .summary = N_("Internal error"),
 	  .message = N_("print2mail hit an internal error and retries later. Please report it with the log lines of this job."),
@@ -643,6 +699,7 @@ static const char *const extra_msgids[] = {
 	N_("Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"),
 	N_("Waiting for one of the %s connections allowed for %s (max_connections)"),
 	N_("%s has sent its %s messages for this minute; waiting until %s (max_messages_per_minute)"),
+	N_("Expires on %s: %s"),
 	NULL
 };
 
@@ -674,8 +731,10 @@ code_alt_matches(const char *p, size_t n, const p2m_reply *r)
 	long c, s, d1, d2;
 
 	if (memchr(p, '.', n) == NULL) {
+		/* The basic code decides permanence (RFC 5321 4.2.1): a 550
+		 * with a 4.x.x enhanced code is still a permanent refusal. */
 		if (n == 1)
-			return (r->cls != 0 ? r->cls : r->code / 100) == p[0] - '0';
+			return (r->code != 0 ? r->code / 100 : r->cls) == p[0] - '0';
 		if (n != 3 || r->code == 0)
 			return 0;
 		for (k = 0; k < 3; k++) {
@@ -809,8 +868,24 @@ error_cb(const char *p, size_t n, const void *arg)
 	return k == n;
 }
 
+/* A row's description condition: none, or one of its substrings in DESC. */
+static int
+desc_matches(const p2m_rule *r, const char *desc)
+{
+	if (r->match_desc == NULL)
+		return 1;
+	return desc != NULL && strlen(desc) < 4096 && any_alt(r->match_desc, text_alt_cb, desc);
+}
+
 const p2m_rule *
 p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, int http_status)
+{
+	return p2m_rules_classify_token_desc(error, codes, ncodes, http_status, NULL);
+}
+
+const p2m_rule *
+p2m_rules_classify_token_desc(const char *error, const long *codes, size_t ncodes, int http_status,
+                              const char *description)
 {
 	size_t i, c;
 
@@ -818,7 +893,7 @@ p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, in
 	for (c = 0; codes != NULL && c < ncodes && c < 16; c++)
 		for (i = 0; i < N_RULES; i++)
 			if (rules[i].source == P2M_RULE_TOKEN && rules[i].match_code != NULL &&
-			    any_alt(rules[i].match_code, aadsts_cb, &codes[c]))
+			    any_alt(rules[i].match_code, aadsts_cb, &codes[c]) && desc_matches(&rules[i], description))
 				return &rules[i];
 	if (error != NULL && *error != '\0' && strlen(error) < 128)
 		for (i = 0; i < N_RULES; i++)
@@ -896,39 +971,12 @@ p2m_rules_classify_graph(int http_status, const char *code, const char *message,
 
 /* ---- local failures ---- */
 
+/* The error table (p2m-error.c) names each code's rule; the class is the rule's. */
 const p2m_rule *
 p2m_rules_for_error(p2m_error e)
 {
-	static const char *const ids[P2M_E__COUNT] = {
-		[P2M_E_CONFIG] = "config",
-		[P2M_E_ACCOUNT] = "account",
-		[P2M_E_URI] = "uri",
-		[P2M_E_DOCUMENT] = "document",
-		[P2M_E_SECRET] = "secret",
-		[P2M_E_SECRET_MODE] = "secret-mode",
-		[P2M_E_STORE] = "store",
-		[P2M_E_ADDRESS] = "address",
-		[P2M_E_NO_RECIPIENT] = "no-recipient",
-		[P2M_E_RECIPIENT_DENIED] = "recipient-denied",
-		[P2M_E_TOO_LARGE] = "too-large",
-		[P2M_E_CONNECT] = "connect",
-		[P2M_E_TLS] = "tls",
-		[P2M_E_TLS_VERIFY] = "tls-verify",
-		[P2M_E_SMTP] = "smtp-unknown",
-		[P2M_E_TOKEN] = "aad-refused",
-		[P2M_E_TOKEN_UNAVAILABLE] = "token-unavailable",
-		[P2M_E_NO_CREDENTIAL] = "no-credential",
-		[P2M_E_UNPROVEN] = "user-unproven",
-		[P2M_E_STORE_BUSY] = "store-busy",
-		[P2M_E_TRUNCATED] = "truncated",
-		[P2M_E_HELPER] = "helper",
-		[P2M_E_PROTOCOL] = "protocol",
-		[P2M_E_GRAPH] = "graph-refused",
-	};
-	const p2m_rule *r = NULL;
+	const p2m_rule *r = p2m_rules_find(p2m_error_rule_id(e));
 
-	if ((unsigned) e < P2M_E__COUNT && ids[e] != NULL)
-		r = p2m_rules_find(ids[e]);
 	return r != NULL ? r : p2m_rules_find("internal");
 }
 
@@ -958,7 +1006,7 @@ p2m_rules_for_user(const p2m_rule *r)
 }
 
 char *
-p2m_rules_format(const char *translated_message, const char *queue, int job)
+p2m_rules_format(const char *translated_message, const char *queue, const char *job)
 {
 	GString *out;
 	const char *p;
@@ -968,10 +1016,7 @@ p2m_rules_format(const char *translated_message, const char *queue, int job)
 	out = g_string_sized_new(strlen(translated_message) + 32);
 	for (p = translated_message; *p != '\0'; p++) {
 		if (strncmp(p, "{job}", 5) == 0) {
-			if (job > 0)
-				g_string_append_printf(out, "%d", job);
-			else
-				g_string_append(out, "JOB");
+			g_string_append(out, job != NULL && *job != '\0' ? job : "JOB");
 			p += 4;
 		} else if (strncmp(p, "{queue}", 7) == 0) {
 			g_string_append(out, queue != NULL ? queue : "QUEUE");

@@ -23,6 +23,8 @@ typedef struct p2m_rule {
 	int         source;   /* P2M_RULE_SMTP, P2M_RULE_TOKEN, P2M_RULE_LOCAL */
 	const char *match_code;   /* enhanced code "5.7.139", basic code "535", or AADSTS "7000222" / OAuth error "invalid_grant" */
 	const char *match_text;   /* case-insensitive substring of the reply text, or NULL */
+	const char *match_desc;   /* token rows: '|' list of substrings one of which the
+	                           * error_description must hold, or NULL */
 	/* added by the rules module (see "Matching" in p2m-rules.c) */
 	unsigned    flags;        /* P2M_RULE_F_* */
 	const char *user_id;      /* the USER-class variant when the credential was a job user's, or NULL */
@@ -63,11 +65,11 @@ const p2m_rule *p2m_rules_refine(const p2m_rule *r, unsigned ctx);
  * locked, AADSTS invalid_grant/MFA/bad password) as P2M_CLASS_USER. */
 const p2m_rule *p2m_rules_for_user(const p2m_rule *r);
 
-/* Substitute the placeholders a rule message may hold, "{job}" (JOB, or
- * "JOB" when JOB <= 0) and "{queue}" (QUEUE, or "QUEUE" when NULL), in a
+/* Substitute the placeholders a rule message may hold, "{job}" (JOB, the
+ * job id as CUPS gave it, or "JOB" when NULL or empty) and "{queue}" (QUEUE, or "QUEUE" when NULL), in a
  * message already translated with p2m_i18n_get().  Returns a newly
  * allocated string (g_free); NULL only when TRANSLATED_MESSAGE is NULL. */
-char *p2m_rules_format(const char *translated_message, const char *queue, int job);
+char *p2m_rules_format(const char *translated_message, const char *queue, const char *job);
 
 /* The other msgids of the backend and filter ("The mail server said: %s",
  * ...) and the p2m_error_message() strings, so that po/ holds every string
@@ -89,6 +91,11 @@ const p2m_rule *p2m_rules_classify_smtp(const char *reply, size_t len);
  * AADSTS codes from "error_codes" (may be empty), the HTTP status (0 = no
  * answer).  Never NULL. */
 const p2m_rule *p2m_rules_classify_token(const char *error, const long *codes, size_t ncodes, int http_status);
+/* The same with the reply's "error_description" (may be NULL): some codes
+ * mean different things told apart only by it (AADSTS50012 "not within its
+ * valid time range" is the host's clock, otherwise a bad certificate). */
+const p2m_rule *p2m_rules_classify_token_desc(const char *error, const long *codes, size_t ncodes,
+                                              int http_status, const char *description);
 
 /* Classify a Microsoft Graph error answer: HTTP status, error.code and
  * error.message (either may be NULL).  DRAFT: it answered a step of the

@@ -3,12 +3,19 @@
 
 #include <string.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <glib.h>
+#include <openssl/ssl.h>
 
+#include "p2m-debug.h"
 #include "p2m-error.h"
 #include "p2m-net.h"
+#include "p2m-fail.h"
 #include "p2m-smtp.h"
+#include "p2m-text.h"
 
 #define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
 
@@ -174,12 +181,8 @@ p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize len)
 		g_string_append_c(t->current, ' ');
 		g_string_append(t->current, text);
 	}
-	if (t->current->len > P2M_SMTP_REPLY_MAX) {
-		const char *cut = t->current->str + P2M_SMTP_REPLY_MAX;
-		while (cut > t->current->str && ((unsigned char) *cut & 0xc0) == 0x80)
-			cut--;
-		g_string_truncate(t->current, (gsize) (cut - t->current->str));
-	}
+	if (t->current->len > P2M_SMTP_REPLY_MAX)
+		g_string_truncate(t->current, p2m_text_utf8_cut(t->current->str, t->current->len, P2M_SMTP_REPLY_MAX));
 	if (!more)
 		finish_reply(t);
 }
@@ -268,6 +271,7 @@ port_of(const p2m_account *a)
 }
 
 typedef struct {
+	CURL                   *h;
 	const p2m_smtp_request *req;
 	p2m_smtp_tracker       *tracker;
 	GError                 *read_error;
@@ -277,6 +281,11 @@ typedef struct {
 	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
 	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
 	char                   *too_large;    /* why the message was stopped as too large */
+	gint64                  start;        /* monotonic µs at the start, for the transcript */
+	gboolean                auth_offered; /* the current EHLO reply offers our AUTH mechanism */
+	char                   *no_auth;      /* the mechanisms offered when ours was not */
+	gboolean                quit_sent;    /* QUIT said after a refusal */
+	curl_socket_t           fd;           /* the connection's socket (SOCKOPTFUNCTION) */
 } xfer;
 
 static gboolean
@@ -342,6 +351,30 @@ p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size)
 
 /* The limit in force: the smaller of max_message_size and the server's
  * SIZE, 0 when neither is set. */
+int
+p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech)
+{
+	gsize i = 4, m = strlen(mech), start;
+
+	if (len < 8 || (line[3] != '-' && line[3] != ' ') || g_ascii_strncasecmp(line + 4, "AUTH", 4) != 0)
+		return -1;
+	i = 8;
+	if (i < len && line[i] != ' ' && line[i] != '=' && line[i] != '\r' && line[i] != '\n')
+		return -1;   /* "AUTHX": another keyword */
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '='))
+			i++;
+		start = i;
+		while (i < len && line[i] != ' ' && line[i] != '\r' && line[i] != '\n')
+			i++;
+		if (i - start == m && g_ascii_strncasecmp(line + start, mech, m) == 0)
+			return 1;
+		if (i < len && (line[i] == '\r' || line[i] == '\n'))
+			break;
+	}
+	return 0;
+}
+
 static guint64
 size_limit(const xfer *x)
 {
@@ -387,6 +420,81 @@ known_too_large(xfer *x)
 	return TRUE;
 }
 
+static double
+elapsed(const xfer *x)
+{
+	return (double) (g_get_monotonic_time() - x->start) / G_USEC_PER_SEC;
+}
+
+/* After some refusals libcurl drops the connection without QUIT (it treats
+ * the error as a premature end), so the server logs "lost connection
+ * after AUTH", which fail2ban and log watchers count as an attack.  Say
+ * QUIT ourselves, on the connection's TLS session (or the plain socket
+ * before STARTTLS), at the one moment nothing else is in flight: the
+ * refusal was just read and libcurl will send nothing more.  Not after
+ * an EHLO refusal (libcurl falls back to HELO) nor a greeting (the
+ * server closes). */
+static void
+say_quit(xfer *x)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	curl_socket_t s = CURL_SOCKET_BAD;
+	SSL *ssl = NULL;
+	gboolean sent = FALSE;
+	char answer[256];
+	gsize got = 0;
+	gint64 until;
+	int n;
+
+	if (x->quit_sent || x->h == NULL)
+		return;
+	x->quit_sent = TRUE;
+	if (curl_easy_getinfo(x->h, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL &&
+	    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals != NULL)
+		ssl = ti->internals;
+	/* libcurl reports no active socket while a transfer runs (and its TLS
+	 * goes through its own BIO): the socket was noted when it was made. */
+	s = x->fd;
+	if (s == CURL_SOCKET_BAD) {
+		p2m_debug("smtp +%.3fs C: QUIT could not be sent (no socket)", elapsed(x));
+		return;
+	}
+	if (ssl != NULL)
+		sent = SSL_write(ssl, "QUIT\r\n", 6) == 6;
+	else if (!x->tls || x->tracker->refusal_stage == P2M_SMTP_STAGE_STARTTLS)
+		sent = send(s, "QUIT\r\n", 6, MSG_NOSIGNAL) == 6;   /* no TLS yet: plain text is right */
+	p2m_debug("smtp +%.3fs C: QUIT%s", elapsed(x), sent ? " (after the refusal)" : " could not be sent");
+	/* A polite client reads the 221 before it closes (servers may drop
+	 * a line still unread when the peer is gone); a second at most. */
+	until = g_get_monotonic_time() + G_USEC_PER_SEC;
+	while (sent && got < sizeof(answer) - 1 && memchr(answer, '\n', got) == NULL) {
+		struct pollfd pfd = { .fd = s, .events = POLLIN };
+		gint64 left = (until - g_get_monotonic_time()) / 1000;
+
+		if (left <= 0 || ((ssl == NULL || SSL_pending(ssl) == 0) && poll(&pfd, 1, (int) left) <= 0))
+			break;
+		n = ssl != NULL ? SSL_read(ssl, answer + got, (int) (sizeof(answer) - 1 - got)) :
+		    (int) recv(s, answer + got, sizeof(answer) - 1 - got, 0);
+		if (n <= 0 && (ssl == NULL || SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ))
+			break;
+		got += n > 0 ? (gsize) n : 0;
+	}
+	answer[got] = '\0';
+	if (got > 0) {
+		g_autofree char *line = clean_reply_line(answer, strcspn(answer, "\r\n"));
+
+		p2m_debug("smtp +%.3fs S: %s", elapsed(x), line);
+	}
+}
+
+/* libcurl says QUIT itself after a refusal of MAIL, RCPT or DATA, but
+ * not after one of STARTTLS, AUTH or the message's end. */
+static gboolean
+quit_after(p2m_smtp_stage stage)
+{
+	return stage == P2M_SMTP_STAGE_STARTTLS || stage == P2M_SMTP_STAGE_AUTH || stage == P2M_SMTP_STAGE_DATA_END;
+}
+
 /* Each EHLO reply line (but the first, the server's name) is normalized
  * for libcurl and, under TLS, its SIZE kept.  At the end of an EHLO reply
  * under TLS a message known to be too large is stopped there, before AUTH
@@ -396,36 +504,127 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
 	xfer *x = userp;
 	gboolean ehlo = x->tracker->stage == P2M_SMTP_STAGE_EHLO;
+	const char *mech = x->req->bearer != NULL ? "XOAUTH2" : "LOGIN";
 	guint64 limit = 0;
+	int offered;
 
 	if (ehlo && x->tracker->current->len > 0) {
 		p2m_smtp_normalize_ehlo_line(buf, size * nitems);
 		if (x->tls && p2m_smtp_parse_ehlo_size(buf, size * nitems, &limit))
 			x->server_size = limit;
+		if (x->tls && (offered = p2m_smtp_ehlo_offers_auth(buf, size * nitems, mech)) >= 0) {
+			x->auth_offered = offered == 1;
+			if (offered == 0 && x->no_auth == NULL)
+				x->no_auth = clean_reply_line(buf + 4, size * nitems > 4 ? size * nitems - 4 : 0);
+		}
 	}
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
+	/* a final 4xx/5xx just read: libcurl gives up after it */
+	if (x->tracker->current->len == 0 && x->tracker->last != NULL && reply_code(x->tracker->last) >= 400 &&
+	    x->tracker->refusal != NULL && quit_after(x->tracker->refusal_stage))
+		say_quit(x);
 	if (ehlo && x->tls && x->tracker->current->len == 0 && known_too_large(x))
 		return 0;
+	/* Under TLS, an EHLO without our mechanism ends the dialogue here:
+	 * libcurl would otherwise go on to MAIL FROM without signing in
+	 * (none offered) or fail with no reply to show (another one). */
+	if (ehlo && x->tls && x->tracker->current->len == 0 && x->tracker->last != NULL &&
+	    reply_code(x->tracker->last) == 250 && !x->auth_offered) {
+		if (x->no_auth == NULL)
+			x->no_auth = g_strdup("");
+		return 0;
+	}
 	return size * nitems;
 }
 
+char *
+p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth)
+{
+	g_autofree char *clean = NULL;
+	const char *mech, *end;
+
+	if (in_auth)
+		return g_strdup("<hidden>");
+	clean = clean_reply_line(line, len);
+	if (g_ascii_strncasecmp(clean, "AUTH ", 5) != 0)
+		return g_steal_pointer(&clean);
+	/* The mechanism is shown, never its initial response. */
+	for (mech = clean + 5; *mech == ' '; mech++)
+		;
+	for (end = mech; *end != '\0' && *end != ' '; end++)
+		;
+	while (*end == ' ')
+		end++;
+	return g_strdup_printf("AUTH %.*s%s", (int) (strcspn(mech, " ")), mech, *end != '\0' ? " <hidden>" : "");
+}
+
+gboolean
+p2m_smtp_debug_text_shown(const char *text, gsize len)
+{
+	static const char *const shown[] = {
+		"Trying ", "Connected to ", "SSL connection using ", "SSL certificate verify", "Server certificate",
+		"subject:", "start date:", "expire date:", "issuer:", "subjectAltName", "Closing connection",
+		"Failed to connect", "Could not resolve", "Connection timed out", "Operation timed out",
+		"OpenSSL SSL_", "STARTTLS", "SSL_ERROR", "Recv failure", "Send failure", NULL
+	};
+	gsize i = 0, k;
+
+	while (i < len && text[i] == ' ')
+		i++;
+	for (k = 0; shown[k] != NULL; k++)
+		if (len - i >= strlen(shown[k]) && strncmp(text + i, shown[k], strlen(shown[k])) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+
 /* Needs CURLOPT_VERBOSE, but with this callback set libcurl prints nothing
- * itself; only the verbs of commands are looked at (see the tracker). */
+ * itself.  Commands feed the tracker; with a debug sink set, the dialogue
+ * becomes the transcript, AUTH payloads hidden (p2m_smtp_debug_command)
+ * and of libcurl's own words only the allowed ones (connection, TLS
+ * version and cipher, certificate). */
 static int
 debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 {
 	xfer *x = userp;
+	gboolean was_in_auth = x->tracker->in_auth;
+	g_autofree char *shown = NULL;
 
+	if (type == CURLINFO_TEXT && p2m_debug_enabled() && p2m_smtp_debug_text_shown(data, size)) {
+		shown = clean_reply_line(data, size);
+		p2m_debug("smtp +%.3fs * %s", elapsed(x), g_strstrip(shown));
+	}
+	if (type == CURLINFO_HEADER_IN && p2m_debug_enabled()) {
+		shown = clean_reply_line(data, size);
+		p2m_debug("smtp +%.3fs S: %s", elapsed(x), shown);
+	}
 	if (type != CURLINFO_HEADER_OUT)
 		return 0;
 	p2m_smtp_tracker_command(x->tracker, data, size);
+	if (p2m_debug_enabled()) {
+		shown = p2m_smtp_debug_command(data, size, was_in_auth);
+		p2m_debug("smtp +%.3fs C: %s", elapsed(x), shown);
+	}
 	/* A new EHLO reply replaces the last one's SIZE; after STARTTLS
 	 * (the only way on, CURLUSESSL_ALL) the replies come under TLS. */
-	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO)
+	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO) {
 		x->server_size = 0;
+		x->auth_offered = FALSE;
+	}
 	if (x->tracker->stage == P2M_SMTP_STAGE_STARTTLS)
 		x->tls = TRUE;
 	return 0;
+}
+
+/* Notes the connection's socket, for a QUIT after a refusal (say_quit). */
+static int
+sockopt_cb(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+	xfer *x = userp;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		x->fd = fd;
+	return CURL_SOCKOPT_OK;
 }
 
 static size_t
@@ -582,6 +781,8 @@ setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
 	rc |= curl_easy_setopt(h, CURLOPT_READDATA, x);
 	rc |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	rc |= curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	rc |= curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x);
 	rc |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
 	rc |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  /* only feeds debug_cb */
@@ -675,6 +876,13 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		g_set_error_literal(error, P2M_ERROR, P2M_E_TOO_LARGE, x->too_large);
 		return FALSE;
 	}
+	if (x->no_auth != NULL) {
+		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-auth-mechanism"),
+		             "%s:%u offers no AUTH %s after STARTTLS (%s%s); nothing was sent: check port and tls",
+		             a->server, port_of(a), x->req->bearer != NULL ? "XOAUTH2" : "LOGIN",
+		             *x->no_auth != '\0' ? "it offers AUTH " : "it offers no AUTH at all", x->no_auth);
+		return FALSE;
+	}
 	res->reply = g_strdup(refusal);
 	if (x->read_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&x->read_error), "reading the message: ");
@@ -697,16 +905,36 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		g_set_error(error, P2M_ERROR, e, "the certificate of %s:%u is not trusted: %s",
 		            a->server, port_of(a), detail);
 	} else if (refusal != NULL) {
-		g_set_error(error, P2M_ERROR, P2M_E_SMTP, "%s:%u refused %s: %s", a->server, port_of(a),
-		            p2m_smtp_stage_name(res->stage), refusal);
+		/* The reply is classified here, where it is known: the rule
+		 * travels with the error (p2m-fail.h). */
+		p2m_fail_set(error, P2M_E_SMTP, p2m_rules_classify_smtp(refusal, strlen(refusal)),
+		             "%s:%u refused %s: %s", a->server, port_of(a), p2m_smtp_stage_name(res->stage), refusal);
 	} else if (rc == CURLE_USE_SSL_FAILED) {
-		g_set_error(error, P2M_ERROR, e, "%s:%u does not offer STARTTLS; nothing was sent",
-		            a->server, port_of(a));
+		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-starttls"),
+		             "%s:%u does not offer STARTTLS; nothing was sent: check port and tls",
+		             a->server, port_of(a));
 	} else {
 		g_set_error(error, P2M_ERROR, e, "%s:%u (%s): %s", a->server, port_of(a),
 		            p2m_smtp_stage_name(res->stage), detail);
 	}
 	return FALSE;
+}
+
+/* The transcript's last line: how long each part took and how it ended. */
+static void
+debug_summary(CURL *h, CURLcode rc, const xfer *x)
+{
+	double dns = 0, conn = 0, tls = 0, total = 0;
+
+	if (!p2m_debug_enabled())
+		return;
+	curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME, &dns);
+	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME, &conn);
+	curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME, &tls);
+	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+	p2m_debug("smtp: %s after %.3f s (DNS %.3f s, connected %.3f s, TLS up %.3f s), %" G_GUINT64_FORMAT
+	          " message bytes, curl %d (%s)", rc == CURLE_OK ? "done" : "stopped", total, dns, conn, tls,
+	          x->bytes, (int) rc, curl_easy_strerror(rc));
 }
 
 gboolean
@@ -736,13 +964,20 @@ p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "libcurl cannot be set up for %s", url);
 		goto out;
 	}
+	x.start = g_get_monotonic_time();
+	x.fd = CURL_SOCKET_BAD;
+	x.h = h;
+	p2m_debug("smtp: %s as %s, %s, AUTH %s", url, req->username, req->account->tls == P2M_TLS_IMPLICIT ?
+	          "implicit TLS" : "STARTTLS", req->bearer != NULL ? "XOAUTH2" : "LOGIN");
 	rc = curl_easy_perform(h);
 	ok = conclude(rc, &x, errbuf, res, error);
+	debug_summary(h, rc, &x);
 out:
 	if (h != NULL)
 		curl_easy_cleanup(h);
 	curl_slist_free_all(rcpt);
 	g_clear_error(&x.read_error);
 	g_free(x.too_large);
+	g_free(x.no_auth);
 	return ok;
 }

@@ -89,9 +89,13 @@ void p2m_smtp_result_clear(p2m_smtp_result *res);
  * pinned (AUTH=LOGIN or AUTH=XOAUTH2): credentials are never sent in clear
  * nor with another mechanism.  RES is filled in every case.
  * Errors (P2M_ERROR):
- *   P2M_E_SMTP        the server refused; RES->reply holds its words
+ *   P2M_E_SMTP        the server refused; RES->reply holds its words and the
+ *                     error carries the reply's rule (p2m_fail_rule)
+ *   P2M_E_CONFIG      the port offers no STARTTLS, or no AUTH mechanism we
+ *                     use after it (rules "no-starttls", "no-auth-mechanism");
+ *                     nothing was sent
  *   P2M_E_TLS_VERIFY  the certificate is not trusted (nothing was sent after STARTTLS)
- *   P2M_E_TLS         TLS could not be negotiated (or STARTTLS not offered)
+ *   P2M_E_TLS         TLS could not be negotiated
  *   P2M_E_CONNECT     DNS, connection refused or reset, timeout; RES->fault
  *                     tells unreachable, stalled (nothing moved for the
  *                     timeout) and lost (closed under us) apart
@@ -130,6 +134,22 @@ void p2m_smtp_normalize_ehlo_line(char *line, gsize len);
  * CRLF optional), *SIZE 0 for "250-SIZE" or "250-SIZE 0" (no fixed limit).
  * FALSE, *SIZE 0, for any other line or a malformed or overflowing number. */
 gboolean p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size);
+/* Does one EHLO reply line offer the SASL mechanism MECH ("LOGIN",
+ * "XOAUTH2")?  1 for "250-AUTH LOGIN XOAUTH2" (or the old "250-AUTH=LOGIN"),
+ * keyword and names in any case; 0 for an AUTH line without MECH; -1 for
+ * any other line. */
+int p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech);
+
+/* What the debug transcript shows of one command line the client sent:
+ * the line without CRLF or control characters; during an AUTH exchange
+ * (IN_AUTH: the lines after the AUTH command) "<hidden>", and of an AUTH
+ * command its mechanism only ("AUTH XOAUTH2 <hidden>").  Caller frees. */
+char *p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth);
+/* Whether one of libcurl's informational lines goes into the transcript:
+ * only an allowed set (connecting, TLS version and cipher, certificate,
+ * connection errors), so nothing libcurl adds later can carry a secret. */
+gboolean p2m_smtp_debug_text_shown(const char *text, gsize len);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
 
 #endif /* P2M_SMTP_H */

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "p2m-debug.h"
 #include "p2m-error.h"
 #include "p2m-ipc.h"
+#include "p2m-fail.h"
 #include "p2m-jwt.h"
 #include "p2m-oauth.h"
 #include "p2m-smtp.h"
@@ -120,19 +122,17 @@ token_from_reply(JsonObject *obj, gint64 now, GError **error)
  * the classifier and the OAuth "error" string to device polling. */
 static gboolean
 parse_reply(const char *json, gsize len, gint64 now, int http, p2m_token **out, char **oauth_error,
-            const p2m_rule **rule, GError **error)
+            GError **error)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	JsonObject *root = NULL;
 	const char *err;
 
 	*out = NULL;
-	if (rule != NULL)
-		*rule = NULL;
 	if ((parser = p2m_oauth_parse_object(json, len, &root, error)) == NULL)
 		return FALSE;
 	if (json_object_has_member(root, "error")) {
-		err = p2m_oauth_set_error(root, http, rule, error);
+		err = p2m_oauth_set_error(root, http, error);
 		if (oauth_error != NULL)
 			*oauth_error = g_strdup(err);
 		return FALSE;
@@ -144,10 +144,9 @@ parse_reply(const char *json, gsize len, gint64 now, int http, p2m_token **out, 
 }
 
 gboolean
-p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out,
-                         const p2m_rule **rule, GError **error)
+p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out, GError **error)
 {
-	return parse_reply(json, len, now, 400, out, NULL, rule, error);
+	return parse_reply(json, len, now, 400, out, NULL, error);
 }
 
 /* ---- the cache file ----------------------------------------------------------- */
@@ -327,7 +326,7 @@ add_client_credential(p2m_oauth_form *form, const p2m_account *a, const char *ur
  * does.  *OAUTH_ERROR is the reply's OAuth "error" string, if any. */
 static p2m_token *
 post_and_parse(const char *url, GBytes *ca, const char *body, long timeout_s, char **oauth_error,
-               const p2m_rule **rule, GError **error)
+               GError **error)
 {
 	p2m_token *t = NULL;
 	char *answer = NULL;
@@ -339,7 +338,7 @@ post_and_parse(const char *url, GBytes *ca, const char *body, long timeout_s, ch
 	if (http >= 500 || http == 429)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE, "%s: HTTP status %ld", url, http);
 	else
-		parse_reply(answer, len, now_s(), (int) http, &t, oauth_error, rule, error);
+		parse_reply(answer, len, now_s(), (int) http, &t, oauth_error, error);
 	p2m_wipe_free(answer);
 	return t;
 }
@@ -360,10 +359,13 @@ exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
 	if (!p2m_oauth_request_unpack(req, req_len, &url, &ca, &timeout_s, &body))
 		g_set_error_literal(&err, P2M_ERROR, P2M_E_INTERNAL, "malformed token request");
 	else
-		t = post_and_parse(url, ca, body, timeout_s, &oauth_error, &rule, &err);
+		t = post_and_parse(url, ca, body, timeout_s, &oauth_error, &err);
 	if (body != NULL)
 		p2m_wipe(body, strlen(body));
 	g_free(body);
+	/* The rule the parser attached travels in the frame; root checks it. */
+	if (t == NULL && err != NULL && err->domain == P2M_ERROR && err->code == P2M_E_TOKEN)
+		rule = p2m_fail_rule(err);
 	if (t != NULL)
 		p2m_tokframe_put_token(reply, t);
 	else
@@ -376,8 +378,9 @@ exchange_in_child(const guint8 *req, gsize req_len, GByteArray *reply)
  * answer (p2m_tokframe_parse) before anything is stored. */
 static p2m_token *
 post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *form, char **oauth_error,
-                const p2m_rule **rule, GError **error)
+                GError **error)
 {
+	const p2m_rule *rule = NULL;
 	g_autoptr(GBytes) ca = NULL;
 	g_autoptr(GError) err = NULL;
 	GByteArray *req = NULL, *reply = NULL;
@@ -389,8 +392,11 @@ post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *for
 	req = p2m_oauth_request_pack(url, ca, (long) a->timeout_s, p2m_oauth_form_body(form));
 	if (p2m_unpriv_run(exchange_in_child, req->data, req->len, p2m_oauth_child_deadline((long) a->timeout_s),
 	                   &reply, &err))
-		p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, rule, error);
-	else
+	{
+		if (!p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, &rule, error) &&
+		    rule != NULL && error != NULL && *error != NULL)
+			p2m_fail_attach(*error, rule);
+	} else
 		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
 		            "%s: %s", url, err->message);
 	p2m_unpriv_reply_free(reply);
@@ -412,7 +418,7 @@ check_account(const p2m_account *a, GError **error)
 /* Obtain a new token: client credentials for an app-only account, else the
  * refresh-token grant with the stored refresh token. */
 static p2m_token *
-fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m_rule **rule, GError **error)
+fetch(const p2m_account *a, const char *user, const p2m_token *cached, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_token_url(a);
@@ -428,10 +434,9 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 		else {
 			/* The admin's to fix, for every job: stop the queue rather
 			 * than ask the job's user for a password. */
-			g_set_error(error, P2M_ERROR, P2M_E_NO_CREDENTIAL,
-			            "account %s has no OAuth login stored: run 'print2mailctl login %s' as root",
-			            a->name, a->name);
-			*rule = p2m_rules_find("no-login");
+			p2m_fail_set(error, P2M_E_NO_CREDENTIAL, p2m_rules_find("no-login"),
+			             "account %s has no OAuth login stored: run 'print2mailctl login %s' as root",
+			             a->name, a->name);
 		}
 		return NULL;
 	}
@@ -446,7 +451,7 @@ fetch(const p2m_account *a, const char *user, const p2m_token *cached, const p2m
 	}
 	if (!add_client_credential(form, a, url, now_s(), app, error))
 		return NULL;
-	t = post_token_form(a, url, form, NULL, rule, error);
+	t = post_token_form(a, url, form, NULL, error);
 	/* Entra normally rotates the refresh token; when it does not, the old
 	 * one stays valid and must be kept. */
 	if (t != NULL && t->refresh_token == NULL && cached != NULL && cached->refresh_token != NULL)
@@ -468,20 +473,6 @@ token_copy(const p2m_token *t)
 	return c;
 }
 
-/* A refusal is either a token-endpoint rule or the rule of a local error. */
-static const p2m_rule *
-rule_of(const GError *e, const p2m_rule *rule)
-{
-	if (rule != NULL)
-		return rule;
-	return p2m_rules_for_error(e->domain == P2M_ERROR ? (p2m_error) e->code : P2M_E_INTERNAL);
-}
-
-static gboolean
-transient(const GError *e, const p2m_rule *rule)
-{
-	return rule_of(e, rule)->cls == P2M_CLASS_TRANSIENT;
-}
 
 typedef enum { RENEW_IF_UNUSABLE, RENEW_IF_DUE, RENEW_ALWAYS } renew_mode;
 
@@ -489,14 +480,13 @@ typedef enum { RENEW_IF_UNUSABLE, RENEW_IF_DUE, RENEW_ALWAYS } renew_mode;
  * failure still hands out a usable cached token. */
 static p2m_token *
 renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char *identity,
-      p2m_token *cached, p2m_tokstate *st, const p2m_rule **rule, GError **error)
+      p2m_token *cached, p2m_tokstate *st, GError **error)
 {
 	g_autoptr(GError) err = NULL;
-	const p2m_rule *r = NULL;
 	p2m_token *t;
 	gint64 now = now_s();
 
-	if ((t = fetch(a, user, cached, &r, &err)) != NULL) {
+	if ((t = fetch(a, user, cached, &err)) != NULL) {
 		if (!p2m_token_save(cfg->state_dir, identity, t, error)) {
 			p2m_token_free(t);
 			return NULL;
@@ -505,12 +495,10 @@ renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char 
 		p2m_tokstate_save(cfg->state_dir, st, NULL);  /* informational only */
 		return t;
 	}
-	p2m_tokstate_set_error(st, now, rule_of(err, r), err->message);
+	p2m_tokstate_set_error(st, now, p2m_fail_rule(err), err->message);
 	p2m_tokstate_save(cfg->state_dir, st, NULL);
-	if (transient(err, r) && p2m_token_usable(cached, now))
+	if (p2m_fail_class(err) == P2M_CLASS_TRANSIENT && p2m_token_usable(cached, now))
 		return token_copy(cached);
-	if (rule != NULL)
-		*rule = r;
 	g_propagate_error(error, g_steal_pointer(&err));
 	return NULL;
 }
@@ -519,7 +507,7 @@ renew(const p2m_config *cfg, const p2m_account *a, const char *user, const char 
  * done the work while we waited), then renew when MODE says so. */
 static p2m_token *
 renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, renew_mode mode,
-             const p2m_rule **rule, GError **error)
+             GError **error)
 {
 	g_autofree char *identity = p2m_token_identity(a, user);
 	g_autoptr(p2m_store_lock) lock = NULL;
@@ -528,8 +516,6 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 	gboolean blocked;
 	gint64 now;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!p2m_store_ensure_dir(cfg->state_dir, error))
 		return NULL;
 	if ((lock = p2m_store_lock_identity(cfg->state_dir, identity, TOKEN_LOCK_TIMEOUT_MS, error)) == NULL)
@@ -544,7 +530,7 @@ renew_locked(const p2m_config *cfg, const p2m_account *a, const char *user, rene
 		return g_steal_pointer(&cached);
 	if (!blocked && mode == RENEW_IF_DUE && cached != NULL && now < p2m_token_refresh_at(cached))
 		return g_steal_pointer(&cached);
-	return renew(cfg, a, user, identity, cached, st, rule, error);
+	return renew(cfg, a, user, identity, cached, st, error);
 }
 
 /* Ask a running print2mail-helper to renew IDENTITY's token (REFRESH).
@@ -583,8 +569,7 @@ ask_helper(const p2m_config *cfg, const p2m_account *account, const char *user)
  * when the job should try itself (any other failure: those need no
  * network, and give the job its own exact error). */
 static p2m_token *
-helper_result(const p2m_config *cfg, const char *identity, int answer, gint64 asked_at,
-              const p2m_rule **rule, GError **error)
+helper_result(const p2m_config *cfg, const char *identity, int answer, gint64 asked_at, GError **error)
 {
 	g_autoptr(p2m_tokstate) st = p2m_tokstate_load(cfg->state_dir, identity, NULL);
 	g_autoptr(p2m_token) cached = NULL;
@@ -598,16 +583,13 @@ helper_result(const p2m_config *cfg, const char *identity, int answer, gint64 as
 	if ((answer != P2M_E_TOKEN && answer != P2M_E_TOKEN_UNAVAILABLE) || st->error_rule == NULL
 	    || st->error_time < asked_at || (r = p2m_rules_find(st->error_rule)) == NULL)
 		return NULL;
-	if (rule != NULL && answer == P2M_E_TOKEN)
-		*rule = r;
-	g_set_error_literal(error, P2M_ERROR, answer,
-	                    st->error_message != NULL ? st->error_message : "the token endpoint refused");
+	p2m_fail_set(error, answer, answer == P2M_E_TOKEN ? r : NULL, "%s",
+	             st->error_message != NULL ? st->error_message : "the token endpoint refused");
 	return NULL;
 }
 
 p2m_token *
-p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
-              const p2m_rule **rule, GError **error)
+p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user, GError **error)
 {
 	g_autofree char *identity = p2m_token_identity(account, user);
 	g_autoptr(p2m_tokstate) st = NULL;
@@ -617,8 +599,6 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 	gint64 asked_at;
 	int answer;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return NULL;
 	/* The fast path takes no lock: the helper keeps this file fresh. */
@@ -626,13 +606,17 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 		return NULL;
 	if (!p2m_token_load(cfg->state_dir, identity, &cached, error))
 		return NULL;
-	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s()))
+	if (p2m_tokstate_blocking_rule(st) == NULL && p2m_token_usable(cached, now_s())) {
+		p2m_debug("token: %s: cached token, %" G_GINT64_FORMAT " s left", identity, cached->expires_at - now_s());
 		return g_steal_pointer(&cached);
+	}
+	p2m_debug("token: %s: %s, asking the helper", identity, cached == NULL ? "no cached token" :
+	          p2m_tokstate_blocking_rule(st) != NULL ? "a refusal is recorded" : "cached token about to expire");
 	/* Missing, about to expire, or a recorded refusal: the running helper
 	 * renews it (and records what the endpoint said) ... */
 	asked_at = now_s();
 	if ((answer = ask_helper(cfg, account, user)) >= 0) {
-		if ((t = helper_result(cfg, identity, answer, asked_at, rule, &herr)) != NULL)
+		if ((t = helper_result(cfg, identity, answer, asked_at, &herr)) != NULL)
 			return t;
 		if (herr != NULL) {
 			g_propagate_error(error, g_steal_pointer(&herr));
@@ -641,18 +625,16 @@ p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *use
 	}
 	/* ... else the job tries once itself, so a fixed credential works
 	 * without waiting for the helper. */
-	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, rule, error);
+	return renew_locked(cfg, account, user, RENEW_IF_UNUSABLE, error);
 }
 
 p2m_token *
 p2m_token_refresh(const p2m_config *cfg, const p2m_account *account, const char *user,
-                  gboolean force, const p2m_rule **rule, GError **error)
+                  gboolean force, GError **error)
 {
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return NULL;
-	return renew_locked(cfg, account, user, force ? RENEW_ALWAYS : RENEW_IF_DUE, rule, error);
+	return renew_locked(cfg, account, user, force ? RENEW_ALWAYS : RENEW_IF_DUE, error);
 }
 
 /* Store a token from a completed device login, under the lock. */
@@ -677,7 +659,7 @@ store_login(const p2m_config *cfg, const char *identity, const p2m_token *t, GEr
 
 p2m_token_poll
 p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const char *user,
-                      const char *device_code, const p2m_rule **rule, GError **error)
+                      const char *device_code, GError **error)
 {
 	g_autoptr(p2m_oauth_form) form = p2m_oauth_form_new();
 	g_autofree char *url = p2m_account_token_url(account);
@@ -686,8 +668,6 @@ p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const c
 	g_autoptr(p2m_token) t = NULL;
 	g_autoptr(GError) err = NULL;
 
-	if (rule != NULL)
-		*rule = NULL;
 	if (!check_account(account, error))
 		return P2M_TOKEN_POLL_FAILED;
 	p2m_oauth_form_add(form, "grant_type", DEVICE_GRANT);
@@ -695,7 +675,7 @@ p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const c
 	p2m_oauth_form_add(form, "device_code", device_code);
 	if (user == NULL && !add_client_credential(form, account, url, now_s(), FALSE, error))
 		return P2M_TOKEN_POLL_FAILED;
-	if ((t = post_token_form(account, url, form, &oauth_error, rule, &err)) == NULL) {
+	if ((t = post_token_form(account, url, form, &oauth_error, &err)) == NULL) {
 		if (g_strcmp0(oauth_error, "authorization_pending") == 0)
 			return P2M_TOKEN_POLL_PENDING;
 		if (g_strcmp0(oauth_error, "slow_down") == 0)

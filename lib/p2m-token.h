@@ -30,20 +30,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_token, p2m_token_free)
  * under the identity's lock (shared with print2mail-helper), fetches or
  * refreshes it and stores the result (0600, atomic).  If the helper recorded
  * an error a person must fix for this identity, that is returned.
- * On a refusal: P2M_E_TOKEN with *rule set to the classified rule; endpoint
- * unreachable or 5xx: P2M_E_TOKEN_UNAVAILABLE; no login stored:
- * P2M_E_NO_CREDENTIAL, with *rule "no-login" for a device-code account
- * (the admin's to fix) and NULL for a user.  The token never appears in
+ * Every error carries its rule (p2m_fail_rule): on a refusal P2M_E_TOKEN
+ * with the classified rule; endpoint unreachable or 5xx:
+ * P2M_E_TOKEN_UNAVAILABLE; no login stored: P2M_E_NO_CREDENTIAL, with the
+ * rule "no-login" for a device-code account (the admin's to fix) and the
+ * code's own ("no-credential") for a user.  The token never appears in
  * any message. */
 p2m_token *p2m_token_get(const p2m_config *cfg, const p2m_account *account, const char *user,
-                         const p2m_rule **rule, GError **error);
+                         GError **error);
 
 /* Pure: parse a token-endpoint JSON answer (at most P2M_TOKEN_RESPONSE_MAX bytes).
  * Success -> TRUE and *out filled (expires_at = NOW + expires_in).  An OAuth
- * error object -> FALSE with P2M_E_TOKEN and *rule classified from "error" and
+ * error object -> FALSE with P2M_E_TOKEN and the rule classified from "error" and
  * "error_codes"; malformed -> FALSE with P2M_E_PROTOCOL. */
 gboolean p2m_token_parse_response(const char *json, gsize len, gint64 now, p2m_token **out,
-                                  const p2m_rule **rule, GError **error);
+                                  GError **error);
 
 /* Pure: S is a usable token: 1 to P2M_TOKEN_MAX_LEN printable ASCII
  * characters, no quote or backslash (so cache files need no escaper). */
@@ -85,12 +86,12 @@ gint64 p2m_token_refresh_at(const p2m_token *t);
  * calls; errors as p2m_token_get, and each refusal is recorded in the status
  * file (p2m-tokstate.h). */
 p2m_token *p2m_token_refresh(const p2m_config *cfg, const p2m_account *account, const char *user,
-                             gboolean force, const p2m_rule **rule, GError **error);
+                             gboolean force, GError **error);
 
 /* One poll of the token endpoint for a device code (RFC 8628 §3.4).  DONE:
  * the token is stored for IDENTITY (ACCOUNT, or "user:USER").  PENDING and
  * SLOW_DOWN: poll again after the interval (SLOW_DOWN: 5 s more).  FAILED:
- * ERROR set (P2M_E_TOKEN with *rule for a refusal, expired or declined). */
+ * ERROR set (P2M_E_TOKEN with its rule for a refusal, expired or declined). */
 typedef enum {
 	P2M_TOKEN_POLL_DONE,
 	P2M_TOKEN_POLL_PENDING,
@@ -98,7 +99,7 @@ typedef enum {
 	P2M_TOKEN_POLL_FAILED
 } p2m_token_poll;
 p2m_token_poll p2m_token_poll_device(const p2m_config *cfg, const p2m_account *account, const char *user,
-                                     const char *device_code, const p2m_rule **rule, GError **error);
+                                     const char *device_code, GError **error);
 
 /* Days before a client secret or certificate expires that a warning starts. */
 #define P2M_TOKEN_WARN_DAYS 14

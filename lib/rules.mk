@@ -2,6 +2,8 @@
 lib_libp2m_la_SOURCES += \
 	lib/p2m-reply.c lib/p2m-reply.h \
 	lib/p2m-rules.c lib/p2m-rules.h \
+	lib/p2m-fail.c lib/p2m-fail.h \
+	lib/p2m-debug.c lib/p2m-debug.h \
 	lib/p2m-i18n.c lib/p2m-i18n.h
 
 ## ---- message catalogues -------------------------------------------------

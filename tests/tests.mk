@@ -79,3 +79,10 @@ FUZZ_TARGETS += tokframe
 ## Microsoft Graph transport (issue 11): the Graph-like server and its tests.
 EXTRA_DIST += tests/servers/graphd.py
 TESTS += tests/integration/graph-send.sh tests/integration/graph-refusals.sh tests/integration/graph-helper.sh tests/integration/graph-cups.sh tests/integration/graph-peruser.sh
+## Issue 13: the sources use no banned call (atoi, sprintf, strcpy, unchecked setuid...).
+TESTS += tests/lint/banned-calls.sh
+EXTRA_DIST += tests/lint/banned-calls.sh
+## ... and one UTF-8 cut for every module (lib/p2m-text.c).
+check_PROGRAMS += tests/unit/test-text
+tests_unit_test_text_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-text

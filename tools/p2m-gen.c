@@ -9,6 +9,7 @@
 #include "p2m-error.h"
 #include "p2m-i18n.h"
 #include "p2m-rules.h"
+#include "p2m-text.h"
 
 #ifndef P2M_DOC_BASE
 #define P2M_DOC_BASE "/help/print2mail.html"
@@ -57,9 +58,7 @@ ppd_text(const char *s, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	if (n > PPD_TEXT_MAX) {
-		n = PPD_TEXT_MAX;
-		while (n > 0 && ((unsigned char) buf[n] & 0xc0) == 0x80)
-			n--;
+		n = p2m_text_utf8_cut(buf, n, PPD_TEXT_MAX);
 		buf[n] = '\0';
 	}
 	return buf;
@@ -190,7 +189,7 @@ describe_match(const p2m_rule *r, void (*put)(const char *))
 static void
 html_row(const p2m_rule *r)
 {
-	char *msg = p2m_rules_format(r->message, "QUEUE", 0);
+	char *msg = p2m_rules_format(r->message, "QUEUE", NULL);
 
 	printf("<TR ID=\"%s\"><TD><CODE>", r->id);
 	describe_match(r, html_puts);
@@ -271,7 +270,7 @@ mode_man(void)
 
 	for (i = 0; i < p2m_rules_count(); i++) {
 		const p2m_rule *r = p2m_rules_get(i);
-		char *msg = p2m_rules_format(r->message, "QUEUE", 0);
+		char *msg = p2m_rules_format(r->message, "QUEUE", NULL);
 
 		puts(".TP");
 		fputs(".B ", stdout);

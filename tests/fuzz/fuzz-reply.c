@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		refined = p2m_rules_refine(rule, (unsigned) i);
 		g_assert_nonnull(refined);
 	}
-	msg = p2m_rules_format(rule->message, "q", 1);
+	msg = p2m_rules_format(rule->message, "q", "1");
 	g_assert_null(strchr(msg, '{'));
 	g_free(msg);
 

@@ -17,7 +17,10 @@ LANGS="fr_FR.UTF-8 ro_RO.UTF-8 zh_CN.UTF-8 ru_RU.UTF-8"
 # The table has no stage column: Microsoft's stage follows from the code.
 stage_of() {
 	case "$1" in
-	421*|432*) echo connect ;;
+	421*) echo connect ;;
+	# Exchange says 432 4.3.2 (connections per mailbox) after the message
+	432*) echo data_end ;;
+	*"Recipient address rejected"*) echo rcpt ;;
 	530*|"451 5.7.3"*) echo mail ;;
 	535*|504*|*" 5.7.139 "*|*" 5.7.30 "*|"501 5.5.12"*) echo auth ;;
 	[45][0-9][0-9][-\ ]5.1.[0-9]*) echo rcpt ;;

@@ -256,6 +256,9 @@ test_no_secrets() {
 		"$(printf '%s' "$PW_SCANNER" | sed 's/[]!.*^$[]/\\&/g')|$PW_LOCKED|$b64" \
 		"no password (plain or base64) in cupsd's error_log or syslog"
 	like "$(cat "$T/syslog.txt" 2>/dev/null)" 'print2mail' "the backend logged to syslog"
+	# LogLevel debug: the backend's transcript reaches cupsd's log, AUTH hidden
+	like "$(cat "$CUPS_BASE/log/error_log")" 'smtp \+[0-9.]+s C: AUTH LOGIN' "error_log has the SMTP transcript"
+	like "$(cat "$CUPS_BASE/log/error_log")" 'smtp \+[0-9.]+s C: <hidden>' "error_log shows the AUTH payload as <hidden>"
 }
 
 main() {

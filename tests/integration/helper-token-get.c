@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-token.h"
 
 /* Usage: helper-token-get ACCOUNT [USER].  Prints "ok expires_at=N" or
@@ -18,7 +19,7 @@ main(int argc, char **argv)
 	g_autoptr(p2m_config) cfg = NULL;
 	g_autoptr(p2m_token) t = NULL;
 	const p2m_account *a;
-	const p2m_rule *rule = NULL, *warn;
+	const p2m_rule *warn;
 
 	if (argc < 2 || argc > 3) {
 		fprintf(stderr, "usage: %s ACCOUNT [USER]\n", argv[0]);
@@ -31,9 +32,9 @@ main(int argc, char **argv)
 	}
 	if ((warn = p2m_token_warning(cfg, a)) != NULL)
 		printf("warning %s\n", warn->keyword);
-	if ((t = p2m_token_get(cfg, a, argc == 3 ? argv[2] : NULL, &rule, &error)) == NULL) {
+	if ((t = p2m_token_get(cfg, a, argc == 3 ? argv[2] : NULL, &error)) == NULL) {
 		printf("error %s rule=%s: %s\n", p2m_error_name((p2m_error) error->code),
-		       rule != NULL ? rule->id : "-", error->message);
+		       p2m_fail_rule(error)->id, error->message);
 		return 1;
 	}
 	printf("ok expires_at=%" G_GINT64_FORMAT "\n", t->expires_at);

@@ -141,7 +141,8 @@ test_crash_frees_slot(void)
 	g_assert_cmpint(pipe(fds), ==, 0);
 	if ((pid = fork()) == 0) {
 		p = p2m_pace_acquire(&req, NULL);
-		(void) write(fds[1], p != NULL ? "y" : "n", 1);
+		if (write(fds[1], p != NULL ? "y" : "n", 1) != 1)
+			_exit(2);
 		pause();
 		_exit(0);
 	}

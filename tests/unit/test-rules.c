@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-i18n.h"
 #include "p2m-rules.h"
 
@@ -242,9 +243,87 @@ test_token(void)
 			g_error("token %s/%ld/%d: got %s, want %s", cases[i].error, cases[i].code, cases[i].http,
 				r->id, cases[i].id);
 	}
+	/* issue 13: codes told apart from their neighbours, with the texts of public reports */
+	{
+		static const struct { const char *error; long codes[2]; const char *desc; const char *id; } more[] = {
+			/* Azure/login#180, AzureAD/microsoft-authentication-library-for-java#984 */
+			{ "invalid_client", { 700024, 0 }, "AADSTS700024: Client assertion is not within its valid time range. "
+			  "Current time: 2025-08-29T05:47:32.1501147Z, assertion valid from 1970-01-01T00:00:00.0000000Z", "aad-clock" },
+			{ "invalid_client", { 700024, 0 }, NULL, "aad-clock" },
+			/* AzureAD/azure-activedirectory-library-for-java#46 */
+			{ "invalid_client", { 70002, 50012 }, "AADSTS70002: Error validating credentials. AADSTS50012: Client "
+			  "assertion is not within its valid time range.", "aad-clock-skew" },
+			{ "invalid_client", { 50012, 0 }, "AADSTS50012: Invalid client secret provided.", "aad-bad-cert" },
+			{ "invalid_client", { 50012, 0 }, NULL, "aad-bad-cert" },
+			/* isaacrlevin/presencelight#935, Worklytics/psoxy#74 */
+			{ "unauthorized_client", { 7000112, 0 }, "AADSTS7000112: Application 'f8119f58-4523-44c1-ab72-b2e0c815bd6a'"
+			  "(Presence Light) is disabled.", "aad-app-disabled" },
+			/* O365/python-o365#1119, OfficeDev/O365-ASPNETMVC-Start#42 */
+			{ "invalid_request", { 50020, 0 }, "AADSTS50020: User account 'x@outlook.com' from identity provider "
+			  "'live.com' does not exist in tenant 'Contoso'", "aad-wrong-account" },
+			{ "invalid_grant", { 50034, 0 }, "AADSTS50034: The user account does not exist in the directory.",
+			  "aad-wrong-account" },
+			/* MicrosoftDocs/azure-docs#43780, jasonjoh/node-tutorial#23 */
+			{ "invalid_request", { 900144, 0 }, "AADSTS900144: The request body must contain the following "
+			  "parameter: 'grant_type'.", "aad-request-altered" },
+			{ "invalid_request", { 90014, 0 }, "AADSTS90014: The request body must contain the following "
+			  "parameter: 'client_id'.", "aad-request-altered" },
+		};
+
+		for (i = 0; i < G_N_ELEMENTS(more); i++) {
+			size_t n = more[i].codes[1] != 0 ? 2 : 1;
+			const p2m_rule *r = p2m_rules_classify_token_desc(more[i].error, more[i].codes, n, 400, more[i].desc);
+
+			if (strcmp(r->id, more[i].id) != 0)
+				g_error("token %ld: got %s, want %s", more[i].codes[0], r->id, more[i].id);
+			g_assert_cmpint(r->cls, ==, P2M_CLASS_ACCOUNT);
+		}
+		g_assert_nonnull(strstr(msg("aad-clock"), "timedatectl"));
+		g_assert_nonnull(strstr(msg("aad-app-disabled"), "Enabled for users to sign-in"));
+		g_assert_nonnull(strstr(msg("aad-wrong-account"), "tenant"));
+		g_assert_nonnull(strstr(msg("aad-request-altered"), "oauth_authority"));
+		g_assert_null(strstr(msg("aad-request-altered"), "client_id and the app"));
+	}
 	g_assert_cmpint(p2m_rules_find("aad-unavailable")->cls, ==, P2M_CLASS_TRANSIENT);
 	g_assert_cmpint(p2m_rules_find("aad-secret-expired")->cls, ==, P2M_CLASS_ACCOUNT);
 	g_assert_cmpint(p2m_rules_for_user(p2m_rules_find("aad-mfa"))->cls, ==, P2M_CLASS_USER);
+}
+
+/* A permanent basic code (5xx) is never retried because of a fallback:
+ * only rules for Microsoft's documented "later" refusals are transient. */
+static void
+test_permanent(void)
+{
+	static const char *const documented_later[] = {
+		"sts-unreachable", "cet-throttled", "submission-quota", "ext-rcpt-limit", "hve-token-expiring", NULL
+	};
+	static const char *const probes[] = {
+		"550 5.4.1 Recipient address rejected: Access denied", "554 5.4.4 Unable to route",
+		"552 5.3.1 Mail system full", "550 4.4.7 Message delayed", "554 4.3.0 whatever", "550 Requested action not taken",
+		"535 5.7.8 Error: authentication failed: authentication failure", NULL
+	};
+	size_t i;
+
+	for (i = 0; i < p2m_rules_count(); i++) {
+		const p2m_rule *r = p2m_rules_get(i);
+
+		if (r->source != P2M_RULE_SMTP || r->cls != P2M_CLASS_TRANSIENT || r->match_code == NULL)
+			continue;
+		/* a transient rule keyed on a 5 code must be a documented "later" */
+		if ((r->match_code[0] == '5' || strstr(r->match_code, "|5") != NULL) &&
+		    !g_strv_contains(documented_later, r->id))
+			g_error("rule %s retries a permanent code %s", r->id, r->match_code);
+	}
+	for (i = 0; probes[i] != NULL; i++) {
+		const p2m_rule *r = p2m_rules_classify_smtp(probes[i], strlen(probes[i]));
+
+		if (r->cls == P2M_CLASS_TRANSIENT)
+			g_error("'%s' is retried (rule %s)", probes[i], r->id);
+	}
+	g_assert_cmpint(p2m_rules_classify_smtp("451 4.4.7 later", 15)->cls, ==, P2M_CLASS_TRANSIENT);
+	g_assert_cmpstr(p2m_rules_classify_smtp("432 4.3.2 Concurrent connections limit exceeded.", 48)->id, ==,
+			"thread-limit");
+	g_assert_cmpstr(p2m_rules_for_user(p2m_rules_find("auth-invalid"))->id, ==, "user-bad-password");
 }
 
 static void
@@ -252,16 +331,30 @@ test_local(void)
 {
 	int e;
 
-	for (e = 0; e < P2M_E__COUNT + 3; e++) {
+	/* Every code has its own rule, named by the error table, and the class
+	 * is the rule's: there is no second table to drift from it. */
+	for (e = 1; e < P2M_E__COUNT; e++) {
+		const char *id = p2m_error_rule_id((p2m_error) e);
 		const p2m_rule *r = p2m_rules_for_error((p2m_error) e);
 
-		g_assert_nonnull(r);
-		/* local rules keep the class p2m-error.c gives the error */
-		if (e < P2M_E__COUNT && r->source == P2M_RULE_LOCAL && strcmp(r->id, "internal") != 0) {
-			g_assert_cmpstr(r->id, ==, p2m_error_name((p2m_error) e));
-			g_assert_cmpint(r->cls, ==, p2m_error_class((p2m_error) e));
+		if (e == P2M_E_CANCELED) {
+			g_assert_null(id);
+			continue;
 		}
+		if (id == NULL || p2m_rules_find(id) == NULL)
+			g_error("%s: no rule (id %s)", p2m_error_name((p2m_error) e), id != NULL ? id : "NULL");
+		g_assert_true(r == p2m_rules_find(id));
+		/* only real bugs (and running out of memory) get the "internal" rule */
+		if (strcmp(r->id, "internal") == 0 && e != P2M_E_INTERNAL && e != P2M_E_NOMEM)
+			g_error("%s falls back to the internal rule", p2m_error_name((p2m_error) e));
+		if (r->source == P2M_RULE_LOCAL && e != P2M_E_NOMEM)
+			g_assert_cmpstr(r->id, ==, p2m_error_name((p2m_error) e));
+		g_assert_cmpint(r->cls, >, P2M_CLASS_NONE);
+		g_assert_cmpint(r->cls, <, P2M_CLASS__COUNT);
+		g_assert_true(g_str_has_suffix(r->keyword, "-error"));
 	}
+	g_assert_null(p2m_error_rule_id(P2M_OK));
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E__COUNT + 2)->id, ==, "internal");
 	g_assert_cmpstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->id, ==, "tls-verify");
 	g_assert_nonnull(strstr(p2m_rules_for_error(P2M_E_TLS_VERIFY)->message, "ca_file"));
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_TLS_VERIFY)->cls, ==, P2M_CLASS_ACCOUNT);
@@ -269,19 +362,62 @@ test_local(void)
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_RECIPIENT_DENIED)->cls, ==, P2M_CLASS_MESSAGE);
 	g_assert_cmpint(p2m_rules_for_error(P2M_E_NO_CREDENTIAL)->cls, ==, P2M_CLASS_USER);
 	g_assert_cmpstr(p2m_rules_for_error(P2M_E_SMTP)->id, ==, "smtp-unknown");
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_TOKEN)->id, ==, "aad-refused");
+	/* privileges that cannot be dropped stop the queue, never a retry loop */
+	g_assert_cmpstr(p2m_rules_for_error(P2M_E_PERMISSION)->id, ==, "permission");
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_PERMISSION)->cls, ==, P2M_CLASS_ACCOUNT);
+	g_assert_nonnull(strstr(p2m_rules_for_error(P2M_E_PERMISSION)->message, "user lp"));
+	g_assert_cmpint(p2m_rules_for_error(P2M_E_USAGE)->cls, ==, P2M_CLASS_ACCOUNT);
 	g_assert_cmpstr(p2m_rules_find("secret-expiring")->keyword, ==, "com.print2mail-secret-expiring-warning");
+}
+
+/* The rule travels with the GError from where it is known (p2m-fail.h). */
+static void
+test_fail(void)
+{
+	const char *reply = "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.";
+	g_autoptr(GError) plain = NULL;
+	g_autoptr(GError) classified = NULL;
+	g_autoptr(GError) copy = NULL;
+	g_autoptr(GError) other = g_error_new_literal(G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
+
+	g_set_error_literal(&plain, P2M_ERROR, P2M_E_PERMISSION, "cannot become 'lp'");
+	g_assert_cmpstr(p2m_fail_rule(plain)->id, ==, "permission");
+	g_assert_cmpint(p2m_fail_class(plain), ==, P2M_CLASS_ACCOUNT);
+	p2m_fail_set(&classified, P2M_E_SMTP, p2m_rules_classify_smtp(reply, strlen(reply)), "refused: %s", reply);
+	g_assert_error(classified, P2M_ERROR, P2M_E_SMTP);
+	g_assert_cmpstr(p2m_fail_rule(classified)->id, ==, "bad-password");
+	copy = g_error_copy(classified);
+	g_assert_cmpstr(p2m_fail_rule(copy)->id, ==, "bad-password");
+	p2m_fail_refine(copy, P2M_REFINE_PER_USER);
+	g_assert_cmpstr(p2m_fail_rule(copy)->id, ==, "user-bad-password");
+	g_assert_cmpint(p2m_fail_class(copy), ==, P2M_CLASS_USER);
+	g_assert_cmpstr(p2m_fail_rule(classified)->id, ==, "bad-password");
+	/* a code's own rule has no variants to pick */
+	p2m_fail_refine(plain, P2M_REFINE_PER_USER);
+	g_assert_cmpstr(p2m_fail_rule(plain)->id, ==, "permission");
+	g_assert_cmpstr(p2m_fail_rule(other)->id, ==, "internal");
+	g_assert_null(p2m_fail_rule(NULL));
+	g_assert_cmpint(p2m_fail_class(NULL), ==, P2M_CLASS_NONE);
+	p2m_fail_set(NULL, P2M_E_SMTP, NULL, "ignored");
 }
 
 static void
 test_format(void)
 {
-	g_autofree char *a = p2m_rules_format(msg("rcpt-unknown"), "scan2mail", 42);
-	g_autofree char *b = p2m_rules_format("{queue}-{job} {job}{queue} {other}", NULL, 0);
+	g_autofree char *a = p2m_rules_format(msg("rcpt-unknown"), "scan2mail", "42");
+	g_autofree char *b = p2m_rules_format("{queue}-{job} {job}{queue} {other}", NULL, NULL);
 
 	g_assert_true(g_str_has_suffix(a, "lp -i scan2mail-42 -o mailto=ADDRESS -H resume"));
 	g_assert_null(strchr(a, '{'));
 	g_assert_cmpstr(b, ==, "QUEUE-JOB JOBQUEUE {other}");
-	g_assert_null(p2m_rules_format(NULL, "q", 1));
+	g_assert_null(p2m_rules_format(NULL, "q", "1"));
+	/* CUPS job ids run past INT_MAX in ten digits: the id is copied, never converted */
+	{
+		g_autofree char *big = p2m_rules_format("cancel {queue}-{job}", "q", "4294967297");
+
+		g_assert_cmpstr(big, ==, "cancel q-4294967297");
+	}
 }
 
 static guint
@@ -305,7 +441,7 @@ check_kept(const char *id, const char *lang, const char *en, const char *tr)
 		"{job}", "{queue}", "{printer}", "{user}", "%s", "%d", "auth = xoauth2", "Set-CASMailbox",
 		"Set-TransportConfig -SmtpClientAuthenticationDisabled $false", "New-ServicePrincipal",
 		"Add-MailboxPermission", "Add-RecipientPermission", "Set-AuthenticationPolicy",
-		"print2mailctl login", "lp -i {queue}-{job}", "cancel {queue}-{job}", "cupsenable {queue}",
+		"print2mailctl login", "print2mailctl login ACCOUNT", "lp -i {queue}-{job}", "cancel {queue}-{job}", "cupsenable {queue}",
 		"password_file", "client_secret_file", "https://", NULL
 	};
 	int k;
@@ -416,6 +552,72 @@ test_graph(void)
 	g_assert_cmpstr(p2m_rules_for_error(P2M_E_GRAPH)->id, ==, "graph-refused");
 }
 
+/* The seed fixes name what the admin finds on screen: the labels of
+ * Microsoft's localized admin help (../shared/reference/ui-terms.md), and
+ * never the wording of another setting or right. */
+static void
+test_ui_terms(void)
+{
+	static const struct {
+		const char *lang;
+		const char *manage, *enable, *smtp, *active, *mfa, *send_as;
+		const char *wrong[4];
+	} terms[] = {
+		{ "fr_FR.UTF-8", "Gérer les paramètres de sécurité par défaut", "Activer les valeurs par défaut de la sécurité",
+		  "Authenticated SMTP", "Utilisateurs actifs", "Authentification multifactorielle", "Envoyer en tant que",
+		  { "SMTP authentifié", "au nom de", "de la part de", NULL } },
+		{ "ro_RO.UTF-8", "Gestionați setările implicite de securitate", "Activați valorile implicite de securitate",
+		  "SMTP autentificat", "Utilizatori activi", "Multi-Factor Authentication", "Trimitere ca",
+		  { "în numele", NULL } },
+		{ "zh_CN.UTF-8", "管理安全性默认设置", "启用安全性默认设置", "已验证的 SMTP", "活动用户", "多重身份验证", "发送方式",
+		  { "活跃用户", "经过身份验证的 SMTP", "安全默认值", "代理发送" } },
+		{ "ru_RU.UTF-8", "Управление параметрами безопасности по умолчанию",
+		  "Включение параметров безопасности по умолчанию", "SMTP с проверкой подлинности", "Активные пользователи",
+		  "Многофакторная проверка подлинности", "Отправить как", { "центре админ.", "от имени", NULL } },
+	};
+	static const char *const seeds[] = { "security-defaults", "auth-off-mailbox", "auth-off-tenant", "auth-failed",
+					      "send-as-denied", NULL };
+	g_autofree char *dir = locale_dir();
+	size_t l, k, w;
+
+	/* English first: the setting to set to No is "Enable security defaults" */
+	g_assert_nonnull(strstr(msg("security-defaults"), "Manage security defaults set Enable security defaults to No"));
+	for (l = 0; l < G_N_ELEMENTS(terms); l++) {
+		p2m_catalog *cat = p2m_i18n_load(terms[l].lang, dir);
+		const char *sd, *mb, *af, *sa;
+
+		g_assert_nonnull(cat);
+		sd = p2m_i18n_get(cat, msg("security-defaults"));
+		mb = p2m_i18n_get(cat, msg("auth-off-mailbox"));
+		af = p2m_i18n_get(cat, msg("auth-failed"));
+		sa = p2m_i18n_get(cat, msg("send-as-denied"));
+		if (strstr(sd, terms[l].manage) == NULL || strstr(sd, terms[l].enable) == NULL)
+			g_error("%s security-defaults: not the glossary's labels: %s", terms[l].lang, sd);
+		if (strstr(mb, terms[l].smtp) == NULL || strstr(mb, terms[l].active) == NULL)
+			g_error("%s auth-off-mailbox: not the glossary's labels: %s", terms[l].lang, mb);
+		if (strstr(af, terms[l].mfa) == NULL || strstr(af, terms[l].active) == NULL)
+			g_error("%s auth-failed: not the glossary's labels: %s", terms[l].lang, af);
+		if (strstr(sa, terms[l].send_as) == NULL)
+			g_error("%s send-as-denied: not the Send As right: %s", terms[l].lang, sa);
+		for (k = 0; seeds[k] != NULL; k++) {
+			const char *t = p2m_i18n_get(cat, msg(seeds[k]));
+
+			for (w = 0; w < G_N_ELEMENTS(terms[l].wrong) && terms[l].wrong[w] != NULL; w++)
+				if (strstr(t, terms[l].wrong[w]) != NULL)
+					g_error("%s %s: '%s' is not the UI's word: %s", terms[l].lang, seeds[k],
+						terms[l].wrong[w], t);
+		}
+		p2m_i18n_free(cat);
+	}
+	/* the tenant fix enables SMTP AUTH for one mailbox, it does not "enable the mailbox" */
+	{
+		p2m_catalog *cat = p2m_i18n_load("ru_RU.UTF-8", dir);
+
+		g_assert_nonnull(strstr(p2m_i18n_get(cat, msg("auth-off-tenant")), "SMTP AUTH только для этого ящика"));
+		p2m_i18n_free(cat);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -426,8 +628,11 @@ main(int argc, char **argv)
 	g_test_add_func("/rules/refine", test_refine);
 	g_test_add_func("/rules/token", test_token);
 	g_test_add_func("/rules/local", test_local);
+	g_test_add_func("/rules/permanent", test_permanent);
+	g_test_add_func("/rules/fail", test_fail);
 	g_test_add_func("/rules/format", test_format);
 	g_test_add_func("/rules/translations", test_translations);
 	g_test_add_func("/rules/graph", test_graph);
+	g_test_add_func("/rules/ui-terms", test_ui_terms);
 	return g_test_run();
 }

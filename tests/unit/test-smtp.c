@@ -244,6 +244,62 @@ test_stage_names(void)
 	g_assert_cmpstr(p2m_smtp_stage_name(P2M_SMTP_STAGE__COUNT), ==, "unknown");
 }
 
+/* Which EHLO lines offer the mechanism print2mail pinned. */
+static void
+test_ehlo_auth(void)
+{
+	static const struct { const char *line, *mech; int want; } cases[] = {
+		{ "250-AUTH LOGIN XOAUTH2\r\n", "LOGIN", 1 },
+		{ "250-AUTH LOGIN XOAUTH2\r\n", "XOAUTH2", 1 },
+		{ "250 auth login xoauth2", "XOAUTH2", 1 },
+		{ "250-AUTH=LOGIN PLAIN\r\n", "LOGIN", 1 },
+		{ "250-AUTH PLAIN\r\n", "LOGIN", 0 },
+		{ "250-AUTH PLAIN LOGINX\r\n", "LOGIN", 0 },
+		{ "250-AUTH XOAUTH2\r\n", "LOGIN", 0 },
+		{ "250-AUTH\r\n", "LOGIN", 0 },
+		{ "250-AUTHX LOGIN\r\n", "LOGIN", -1 },
+		{ "250-SIZE 157286400\r\n", "LOGIN", -1 },
+		{ "250-STARTTLS", "LOGIN", -1 },
+		{ "250-AUT", "LOGIN", -1 },
+		{ "", "LOGIN", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++)
+		if (p2m_smtp_ehlo_offers_auth(cases[i].line, strlen(cases[i].line), cases[i].mech) != cases[i].want)
+			g_error("'%s' / %s: want %d", cases[i].line, cases[i].mech, cases[i].want);
+	/* bounded by LEN, not by a NUL */
+	g_assert_cmpint(p2m_smtp_ehlo_offers_auth("250-AUTH LOGIN", 12, "LOGIN"), ==, 0);
+}
+
+/* The transcript shows commands, never what AUTH carries. */
+static void
+test_debug_command(void)
+{
+	static const struct { const char *line; gboolean in_auth; const char *want; } cases[] = {
+		{ "EHLO printserver\r\n", FALSE, "EHLO printserver" },
+		{ "MAIL FROM:<scanner@contoso.com> SIZE=1234\r\n", FALSE, "MAIL FROM:<scanner@contoso.com> SIZE=1234" },
+		{ "AUTH LOGIN\r\n", FALSE, "AUTH LOGIN" },
+		{ "AUTH LOGIN c2Nhbm5lckBjb250b3NvLmNvbQ==\r\n", FALSE, "AUTH LOGIN <hidden>" },
+		{ "AUTH XOAUTH2 dXNlcj1zY2FubmVyAWF1dGg9QmVhcmVyIGV5SjAB\r\n", FALSE, "AUTH XOAUTH2 <hidden>" },
+		{ "auth   xoauth2   dXNlcj0=\r\n", FALSE, "AUTH xoauth2 <hidden>" },
+		{ "UGE1NS13MHJkIQ==\r\n", TRUE, "<hidden>" },
+		{ "\r\n", TRUE, "<hidden>" },
+		{ "QUIT\r\n", FALSE, "QUIT" },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = p2m_smtp_debug_command(cases[i].line, strlen(cases[i].line), cases[i].in_auth);
+
+		g_assert_cmpstr(got, ==, cases[i].want);
+	}
+	g_assert_true(p2m_smtp_debug_text_shown("SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384\n", 54));
+	g_assert_true(p2m_smtp_debug_text_shown("  Trying 127.0.0.1:587...\n", 26));
+	g_assert_false(p2m_smtp_debug_text_shown("Server auth using Basic with user 'x'\n", 38));
+	g_assert_false(p2m_smtp_debug_text_shown("", 0));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -258,5 +314,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtp/tracker/hostile", test_hostile_reply);
 	g_test_add_func("/smtp/stage-names", test_stage_names);
 	g_test_add_func("/smtp/ehlo-size", test_ehlo_size);
+	g_test_add_func("/smtp/ehlo-auth", test_ehlo_auth);
+	g_test_add_func("/smtp/debug-command", test_debug_command);
 	return g_test_run();
 }

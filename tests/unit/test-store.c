@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "p2m-error.h"
+#include "p2m-fail.h"
 #include "p2m-secret.h"
 #include "p2m-store.h"
 
@@ -121,7 +122,7 @@ test_lock(void)
 		p2m_store_lock *l = p2m_store_lock_identity(d, "scanner", 100, &e);
 		/* busy is transient (retry the job), never "the store is damaged" */
 		_exit(l == NULL && e != NULL && e->code == P2M_E_STORE_BUSY &&
-		      p2m_error_class((p2m_error) e->code) == P2M_CLASS_TRANSIENT ? 0 : 1);
+		      p2m_fail_class(e) == P2M_CLASS_TRANSIENT ? 0 : 1);
 	}
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
 	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
