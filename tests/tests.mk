@@ -79,3 +79,6 @@ FUZZ_TARGETS += tokframe
 ## Microsoft Graph transport (issue 11): the Graph-like server and its tests.
 EXTRA_DIST += tests/servers/graphd.py
 TESTS += tests/integration/graph-send.sh tests/integration/graph-refusals.sh tests/integration/graph-helper.sh tests/integration/graph-cups.sh tests/integration/graph-peruser.sh
+
+# graph401: a Graph 401 before expiry forces one token refresh
+TESTS += tests/integration/graph-401.sh
