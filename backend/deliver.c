@@ -18,6 +18,7 @@
 #include "p2m-graph.h"
 #include "p2m-net.h"
 #include "p2m-pace.h"
+#include "p2m-secret.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -202,32 +203,30 @@ read_rejected(const char *path)
 	return g_strdup(buf);
 }
 
+/* After p2m_cred_fetch, so that a job user is proven before any refresh. */
 static gboolean
 renew_rejected(run *r)
 {
 	g_autofree char *path = NULL;
 	g_autofree char *seen = NULL;
-	g_autofree char *id = NULL;
 	g_autofree char *digest = NULL;
-	g_autoptr(p2m_token) cached = NULL;
 	g_autoptr(p2m_token) fresh = NULL;
 	const p2m_rule *rule = NULL;
 	GError *err = NULL;
 
-	if (!uses_graph_token(r))
+	if (!uses_graph_token(r) || r->cred->bearer == NULL)
 		return TRUE;
 	path = rejected_path(r);
 	if ((seen = read_rejected(path)) == NULL)
 		return TRUE;
-	id = p2m_token_identity(r->acct, r->cred->user);
-	if (!p2m_token_load(r->cfg->state_dir, id, &cached, NULL) || cached == NULL)
-		return TRUE;
-	digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) cached->access_token->data,
-	                                     cached->access_token->len);
+	digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) r->cred->bearer->data,
+	                                     r->cred->bearer->len);
 	if (strcmp(digest, seen) != 0)
 		return TRUE;  /* renewed meanwhile (the helper) */
 	if ((fresh = p2m_token_refresh(r->cfg, r->acct, r->cred->user, TRUE, &rule, &err)) == NULL)
 		return fail(r, err, rule != NULL ? p2m_rules_refine(rule, r->cred->refine) : NULL);
+	p2m_secret_free(r->cred->bearer);
+	r->cred->bearer = g_steal_pointer(&fresh->access_token);
 	r->forced = TRUE;
 	return TRUE;
 }
@@ -269,10 +268,10 @@ prepare_as_root(run *r)
 	const p2m_rule *rule = NULL;
 	GError *err = NULL;
 
-	if (!renew_rejected(r))
-		return FALSE;
 	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &rule, &err))
 		return fail(r, err, rule != NULL ? p2m_rules_refine(rule, r->cred->refine) : NULL);
+	if (!renew_rejected(r))
+		return FALSE;
 	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL)
 		r->out->warning = p2m_token_warning(r->cfg, r->acct);
 	if (!p2m_smtp_read_ca(r->acct, &r->ca, &err))
