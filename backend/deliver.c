@@ -1,8 +1,12 @@
 /* deliver.c - one job from the config to the server's last word: every step before and after SMTP, as the backend runs it. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -15,6 +19,7 @@
 #include "p2m-net.h"
 #include "p2m-pace.h"
 #include "p2m-fail.h"
+#include "p2m-secret.h"
 #include "p2m-smtp.h"
 #include "p2m-token.h"
 #include "privs.h"
@@ -31,6 +36,8 @@ typedef struct {
 	p2m_source             *src;
 	GBytes                 *ca;
 	p2m_pace               *pace;
+	int                     rejected_fd;  /* the identity's .rejected file, opened as root; -1 */
+	gboolean                forced;       /* this run's token was refreshed because Graph rejected the last */
 } run;
 
 /* Record ERR (consumed) as the outcome, with the rule it carries. */
@@ -159,6 +166,103 @@ take_pace(run *r)
 	return TRUE;
 }
 
+/* A Graph 401 before expiry (revoked, password reset, CAE) happens after the
+ * drop to lp, which cannot write the root-only token store.  The lp side
+ * records the rejected token's SHA-256 (never the token) through a
+ * descriptor root opened; the next attempt's root phase, finding the cached
+ * token's digest there, forces a refresh (DESIGN-NOTES 15). */
+static char *
+rejected_path(run *r)
+{
+	g_autofree char *id = p2m_token_identity(r->acct, r->cred->user);
+	g_autofree char *cache = p2m_token_cache_path(r->cfg->state_dir, id);
+
+	return g_strconcat(cache, ".rejected", NULL);
+}
+
+static gboolean
+uses_graph_token(run *r)
+{
+	return r->acct->transport == P2M_TRANSPORT_GRAPH && r->acct->auth == P2M_AUTH_XOAUTH2;
+}
+
+/* The digest recorded by the last attempt, or NULL: at most one line of hex. */
+static char *
+read_rejected(const char *path)
+{
+	char buf[2 * 32 + 2];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n != 64)
+		return NULL;
+	buf[n] = '\0';
+	return g_strdup(buf);
+}
+
+/* After p2m_cred_fetch, so that a job user is proven before any refresh. */
+static gboolean
+renew_rejected(run *r)
+{
+	g_autofree char *path = NULL;
+	g_autofree char *seen = NULL;
+	g_autofree char *digest = NULL;
+	g_autoptr(p2m_token) fresh = NULL;
+	GError *err = NULL;
+
+	if (!uses_graph_token(r) || r->cred->bearer == NULL)
+		return TRUE;
+	path = rejected_path(r);
+	if ((seen = read_rejected(path)) == NULL)
+		return TRUE;
+	digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) r->cred->bearer->data,
+	                                     r->cred->bearer->len);
+	if (strcmp(digest, seen) != 0)
+		return TRUE;  /* renewed meanwhile (the helper) */
+	if ((fresh = p2m_token_refresh(r->cfg, r->acct, r->cred->user, TRUE, &err)) == NULL) {
+		p2m_fail_refine(err, r->cred->refine);
+		return fail(r, err);
+	}
+	p2m_secret_free(r->cred->bearer);
+	r->cred->bearer = g_steal_pointer(&fresh->access_token);
+	r->forced = TRUE;
+	return TRUE;
+}
+
+/* Opened while root; the file stays root's, 0600.  No record on failure:
+ * the token then expires as before. */
+static void
+open_rejected(run *r)
+{
+	g_autofree char *path = NULL;
+	struct stat st;
+
+	if (!uses_graph_token(r))
+		return;
+	path = rejected_path(r);
+	r->rejected_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (r->rejected_fd >= 0 && (fstat(r->rejected_fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(r->rejected_fd);
+		r->rejected_fd = -1;
+	}
+}
+
+/* DIGEST NULL: the token was accepted, forget any earlier rejection. */
+static void
+record_rejected(run *r, const char *digest)
+{
+	gsize len = digest != NULL ? strlen(digest) : 0;
+
+	if (r->rejected_fd < 0 || ftruncate(r->rejected_fd, 0) != 0 || len == 0)
+		return;
+	if (pwrite(r->rejected_fd, digest, len, 0) != (ssize_t) len)
+		(void) ftruncate(r->rejected_fd, 0);
+}
+
 /* Everything that needs root: secrets, tokens, the CA file, the pacing state. */
 static gboolean
 prepare_as_root(run *r)
@@ -169,6 +273,8 @@ prepare_as_root(run *r)
 		p2m_fail_refine(err, r->cred->refine);
 		return fail(r, err);
 	}
+	if (!renew_rejected(r))
+		return FALSE;
 	if (r->acct->auth == P2M_AUTH_XOAUTH2 && r->cred->user == NULL &&
 	    (r->out->warning = p2m_token_warning(r->cfg, r->acct)) != NULL)
 		(void) p2m_token_credential_expiry(r->cfg, r->acct, &r->out->warning_until, NULL);
@@ -176,6 +282,7 @@ prepare_as_root(run *r)
 		return fail(r, err);
 	if (!take_pace(r))
 		return FALSE;
+	open_rejected(r);
 	if (!p2m_privs_drop(&err))
 		return fail(r, err);
 	return TRUE;
@@ -211,11 +318,25 @@ classify(run *r, const p2m_smtp_result *res, GError *err)
 static void
 classify_graph(run *r, const p2m_graph_result *res, GError *err)
 {
+	const p2m_rule *rule = NULL;
+	const p2m_rule *audience = p2m_rules_find("graph-audience");
+	g_autofree char *digest = NULL;
+
 	r->out->stage = res->step;
 	r->out->reply = g_strdup(res->reply);
 	if (res->maybe_sent || (err->domain == P2M_ERROR && err->code == P2M_E_GRAPH))
-		p2m_fail_attach(err, p2m_rules_classify_graph(res->http, res->code, res->message, res->draft_path,
-		                                              res->maybe_sent));
+		rule = p2m_rules_classify_graph(res->http, res->code, res->message, res->draft_path, res->maybe_sent);
+	/* A token for another audience gets no better by renewing it. */
+	if (res->http == 401 && rule != audience && r->cred->bearer != NULL) {
+		digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *) r->cred->bearer->data,
+		                                     r->cred->bearer->len);
+		record_rejected(r, digest);
+		/* Rejected again straight after a forced refresh: final, not a loop. */
+		if (r->forced)
+			rule = p2m_rules_find("graph-token-refused");
+	}
+	if (rule != NULL)
+		p2m_fail_attach(err, rule);
 	p2m_fail_refine(err, r->cred->refine);
 	fail(r, err);
 }
@@ -244,6 +365,7 @@ send_graph(run *r)
 	if (p2m_graph_send(&req, &res, &err)) {
 		r->out->err = P2M_OK;
 		r->out->final_reply = g_strdup_printf("202 Accepted by Microsoft Graph %s", res.draft_path ? "send" : "sendMail");
+		record_rejected(r, NULL);
 	} else {
 		classify_graph(r, &res, err);
 	}
@@ -289,7 +411,7 @@ send_message(run *r)
 void
 p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, p2m_outcome *out)
 {
-	run r = { job, cat, cancel, out, NULL, NULL, NULL, NULL, NULL, NULL };
+	run r = { job, cat, cancel, out, NULL, NULL, NULL, NULL, NULL, NULL, -1, FALSE };
 
 	if (find_account(&r) && open_message(&r) && check_recipients(&r) && check_size(&r) &&
 	    prepare_as_root(&r)) {
@@ -304,5 +426,7 @@ p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel,
 	p2m_source_free(r.src);
 	if (r.ca != NULL)
 		g_bytes_unref(r.ca);
+	if (r.rejected_fd >= 0)
+		close(r.rejected_fd);
 	p2m_config_free(r.cfg);
 }

@@ -86,3 +86,6 @@ EXTRA_DIST += tests/lint/banned-calls.sh
 check_PROGRAMS += tests/unit/test-text
 tests_unit_test_text_LDADD = $(P2M_LIBS)
 TESTS += tests/unit/test-text
+
+# graph401: a Graph 401 before expiry forces one token refresh
+TESTS += tests/integration/graph-401.sh

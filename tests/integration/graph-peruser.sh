@@ -54,6 +54,16 @@ is "$(mail_field "$M" From)" "$U1@contoso.com" "From is $U1@contoso.com"
 is "$(meta_field "$M" mailbox)" "$U1@contoso.com" "sent as /users/$U1@contoso.com"
 is "$(token_requests)" "$before" "the job made no token request"
 
+# graph401: the user's token revoked before its expiry: one forced refresh
+# (refresh_token grant) on the job's next attempt, then delivered
+graph_script '{"revoke_tokens": 1}'
+bk_run "print2mail://me?to=bob@contoso.com" 92 "$U1" "mine" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U1")"
+is "$BACKEND_RC" "$RC_RETRY" "$U1's revoked Graph token: exit RETRY"
+bk_run "print2mail://me?to=bob@contoso.com" 92 "$U1" "mine" "" "$T/doc.pdf" AUTH_UID="$(id -u "$U1")"
+is "$BACKEND_RC" "$RC_OK" "$U1's revoked Graph token: the retry is delivered"
+is "$(token_requests)" "$((before + 1))" "$U1's revoked Graph token: exactly one new token request"
+graph_script '{}'
+
 like "$("$CTL" status)" "login user:$U1#graph: Microsoft Graph, per-user login" "status lists the Graph login"
 "$CTL" forget "$U1" >/dev/null 2>&1
 ok "$([ ! -e "$T/state/tokens/user%3A$U1%23graph.json" ]; echo $?)" "forget removes the Graph login"

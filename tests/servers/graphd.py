@@ -19,7 +19,9 @@ The JSON script (--script, re-read on every request) injects Graph's error bodie
    "max_request": 4194304,                    # request body limit (413 above it)
    "max_message_size": 36700160,              # ErrorMessageSizeExceeded past it while uploading
    "delay": 0,                                # seconds before every answer
-   "delays": {"upload": 2}}                   # seconds before each upload PUT is answered
+   "delays": {"upload": 2},                   # seconds before each upload PUT is answered
+   "revoke_tokens": 1}                        # the first N distinct tokens are refused with 401 as
+                                              # expired though still valid (revoked, password reset)
 op is one of sendMail, draft, attachment, session, upload, send, delete.  "times" limits how
 often an entry fires (default: always); "drop" closes the connection after reading the request,
 without an answer; "deliver": true carries the request out first (a 504 or a lost answer after
@@ -69,6 +71,7 @@ class State:
         self.drafts = {}
         self.sessions = {}
         self.fired = {}
+        self.revoked = set()
         self.count = len([n for n in os.listdir(self.spool) if n.endswith(".eml")])
 
     def script(self):
@@ -209,6 +212,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.scope = rec.get("scope")
         return None
 
+    def revoked(self, script):
+        """The 401 for a token the script revokes before its expiry, else None."""
+        st = self.server.state
+        token = (self.headers.get("Authorization") or "")[7:]
+        with st.lock:
+            if token not in st.revoked and len(st.revoked) < int(script.get("revoke_tokens", 0)):
+                st.revoked.add(token)
+            if token in st.revoked:
+                return gerr(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        return None
+
     # ---- routes ------------------------------------------------------------------------------
 
     def route(self, method, url, data, script):
@@ -230,7 +244,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 break
         else:
             return ("?",) + gerr(400, "BadRequest", "Resource not found for the segment '%s'." % rest)
-        bad = self.bearer()
+        bad = self.bearer() or self.revoked(script)
         if bad:
             return (op,) + bad
         inj, deliver = self.injected(op, script)
