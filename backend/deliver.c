@@ -259,8 +259,10 @@ record_rejected(run *r, const char *digest)
 
 	if (r->rejected_fd < 0 || ftruncate(r->rejected_fd, 0) != 0 || len == 0)
 		return;
+	/* A short write leaves a digest that matches nothing: harmless, and
+	 * truncating again would fail the same way. */
 	if (pwrite(r->rejected_fd, digest, len, 0) != (ssize_t) len)
-		(void) ftruncate(r->rejected_fd, 0);
+		return;
 }
 
 /* Everything that needs root: secrets, tokens, the CA file, the pacing state. */
