@@ -212,6 +212,10 @@ p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len)
 	for (i = 0; i < G_N_ELEMENTS(verbs); i++) {
 		if (strcmp(verb, verbs[i].verb) != 0)
 			continue;
+		/* libcurl says QUIT as it closes a connection that already
+		 * failed: the step that failed is the one to report. */
+		if (verbs[i].stage == P2M_SMTP_STAGE_QUIT && t->sent_any && t->stage != P2M_SMTP_STAGE_DATA_END)
+			return;
 		t->stage = verbs[i].stage;
 		t->sent_any = TRUE;
 		t->in_auth = verbs[i].stage == P2M_SMTP_STAGE_AUTH;
