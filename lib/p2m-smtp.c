@@ -273,11 +273,20 @@ typedef struct {
 	GError                 *read_error;
 	gboolean                canceled;
 	gboolean                eof;          /* the reader said "end": libcurl sends the final "." next */
+	p2m_smtp_stage          work;         /* the last step but QUIT (libcurl sends QUIT into a dead connection) */
 	guint64                 bytes;
 	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
 	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
 	char                   *too_large;    /* why the message was stopped as too large */
 } xfer;
+
+/* The whole message is with libcurl: the final "." goes (or went) next.
+ * With a known size libcurl stops reading at it, without a last call. */
+static gboolean
+all_sent(const xfer *x)
+{
+	return x->eof || (x->req->size > 0 && x->bytes >= x->req->size);
+}
 
 static gboolean
 is_canceled(const xfer *x)
@@ -404,6 +413,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 			x->server_size = limit;
 	}
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
+	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+		x->work = x->tracker->stage;   /* after a 354: data_end */
 	if (ehlo && x->tls && x->tracker->current->len == 0 && known_too_large(x))
 		return 0;
 	return size * nitems;
@@ -419,6 +430,8 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 	if (type != CURLINFO_HEADER_OUT)
 		return 0;
 	p2m_smtp_tracker_command(x->tracker, data, size);
+	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+		x->work = x->tracker->stage;
 	/* A new EHLO reply replaces the last one's SIZE; after STARTTLS
 	 * (the only way on, CURLUSESSL_ALL) the replies come under TLS. */
 	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO)
@@ -460,13 +473,16 @@ read_cb(char *buf, size_t size, size_t nitems, void *userp)
 	return (size_t) n;
 }
 
-/* Called at least once a second: lets a cancel end a wait for the server. */
+/* Called at least once a second: lets a cancel end a wait for the server.
+ * Once the final "." is on its way the answer is awaited (at most the
+ * timeout): cut now, the server might keep the message without our
+ * knowing, and the job would be sent again. */
 static int
 progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	xfer *x = userp;
 
-	if (is_canceled(x)) {
+	if (is_canceled(x) && !all_sent(x)) {
 		x->canceled = TRUE;
 		return 1;
 	}
@@ -632,7 +648,7 @@ lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 {
 	const p2m_account *a = x->req->account;
 
-	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && x->eof;
+	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && all_sent(x);
 	if (res->after_dot)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
@@ -683,6 +699,8 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 	e = curl_error_class(rc);
 	/* Any reply, even the greeting, means the server was reached. */
 	res->fault = p2m_net_fault_of(rc, x->tracker->last != NULL || x->tracker->sent_any);
+	if (refusal == NULL && (res->fault == P2M_NET_STALLED || res->fault == P2M_NET_LOST))
+		res->stage = x->work;
 	if (refusal == NULL && res->fault == P2M_NET_STALLED) {
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the mail server %s:%u stopped answering during %s: nothing moved for %u s (timeout)",
