@@ -652,7 +652,8 @@ lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 	if (res->after_dot)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
-		            " bytes) was sent, before the server confirmed it; it is sent again, so it may arrive twice",
+		            " bytes) was on its way, before the server confirmed it; it is sent again, so if the "
+		            "server got it all it may arrive twice",
 		            a->server, port_of(a), x->bytes);
 	else if (res->stage == P2M_SMTP_STAGE_DATA_END)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,

@@ -15,3 +15,5 @@ FUZZ_TARGETS += pace
 ## The fault matrix and the load test (their proxy ships with the test servers).
 EXTRA_DIST += tests/servers/faultproxy.py
 TESTS += tests/integration/faults-backend.sh
+TESTS += tests/integration/faults-load.sh
+EXTRA_DIST += tests/integration/faults-load.sh bench/load.sh
