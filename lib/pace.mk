@@ -17,3 +17,5 @@ EXTRA_DIST += tests/servers/faultproxy.py
 TESTS += tests/integration/faults-backend.sh
 TESTS += tests/integration/faults-load.sh
 EXTRA_DIST += tests/integration/faults-load.sh bench/load.sh
+TESTS += tests/integration/faults-cups.sh
+EXTRA_DIST += tests/integration/faults-cups.sh
