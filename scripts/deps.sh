@@ -16,10 +16,11 @@ BUILD_PKGS="build-essential gcc make autoconf automake libtool pkgconf gettext
 # 365-like SMTP server and OAuth endpoint (Python with aiosmtpd and
 # cryptography), the test CA (openssl), the web UI (curl), test images
 # (Pillow), PDF checks (poppler-utils), PAM tests (pam_wrapper, pamtester),
-# process and socket checks (procps, iproute2), bench/ peak RSS (time).
+# process and socket checks (procps, iproute2), bench/ peak RSS (time),
+# scripts/fuzz.sh (clang, for libFuzzer).
 TEST_PKGS="cups-daemon cups-client cups-ipp-utils cups-filters fonts-dejavu-core
 	python3 python3-aiosmtpd python3-cryptography python3-pil openssl curl
-	poppler-utils libpam-wrapper pamtester procps iproute2 time"
+	poppler-utils libpam-wrapper pamtester procps iproute2 time clang"
 # Only for scripts/screenshot.sh: a headless browser.
 SCREENSHOT_PKGS="chromium"
 
