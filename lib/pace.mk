@@ -19,3 +19,5 @@ TESTS += tests/integration/faults-load.sh
 EXTRA_DIST += tests/integration/faults-load.sh bench/load.sh
 TESTS += tests/integration/faults-cups.sh
 EXTRA_DIST += tests/integration/faults-cups.sh
+TESTS += tests/integration/faults-statedir.sh
+EXTRA_DIST += tests/integration/faults-statedir.sh
