@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <glib.h>
@@ -489,6 +490,23 @@ progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultota
 	return 0;
 }
 
+/* A connection this process drops, or that dies with it (cupsd stops a
+ * job with SIGKILL when it shuts down), is reset, not closed: what is
+ * still in the socket buffer, maybe the end of the message and its final
+ * ".", is thrown away instead of reaching the server after the job was
+ * given up, and being sent a second time by the next attempt.  Only after
+ * the server's last answer does a session end, so nothing is lost. */
+static int
+sockopt_cb(void *userp, curl_socket_t fd, curlsocktype purpose)
+{
+	struct linger l = { 1, 0 };
+
+	(void) userp;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	return CURL_SOCKOPT_OK;
+}
+
 /* The EHLO name: this host's name when it is a plain DNS name. */
 static const char *
 ehlo_name(void)
@@ -604,6 +622,7 @@ setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
 	rc |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	rc |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	rc |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	rc |= curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	return rc;
 }
 

@@ -15,7 +15,8 @@ job_done() {
 	local i=0 st
 	while [ $i -lt 900 ]; do
 		st=$(job_attr "$1" job-state)
-		case "$st" in completed | aborted | canceled | processing-stopped | pending-held) break ;; esac
+		# pending-held is also cupsd's wait before a retry (JobRetryInterval)
+		case "$st" in completed | aborted | canceled | processing-stopped) break ;; esac
 		sleep 0.1
 		i=$((i + 1))
 	done
