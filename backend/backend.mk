@@ -8,6 +8,7 @@ backend_print2mail_SOURCES = backend/print2mail.c \
 	backend/credential.c backend/credential.h \
 	backend/source.c backend/source.h \
 	backend/privs.c backend/privs.h \
+	backend/attempt.c backend/attempt.h \
 	backend/report.c backend/report.h
 backend_print2mail_LDADD = $(P2M_LIBS)
 

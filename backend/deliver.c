@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "attempt.h"
 #include "credential.h"
 #include "deliver.h"
 #include "p2m-addr.h"
@@ -38,6 +39,8 @@ typedef struct {
 	p2m_pace               *pace;
 	int                     rejected_fd;  /* the identity's .rejected file, opened as root; -1 */
 	gboolean                forced;       /* this run's token was refreshed because Graph rejected the last */
+	p2m_attempt            *attempt;
+	gboolean                already_sent;  /* an earlier attempt had it accepted: send nothing */
 } run;
 
 /* Record ERR (consumed) as the outcome, with the rule it carries. */
@@ -265,12 +268,40 @@ record_rejected(run *r, const char *digest)
 		return;
 }
 
+/* One live attempt per job; a job cupsd restarts after the server accepted
+ * it (cupsd stopped before it heard so) is reported, not sent again. */
+static gboolean
+begin_attempt(run *r)
+{
+	const p2m_job *j = r->job;
+	g_autofree char *fp = g_strjoin("|", j->user, j->title, j->mailto ? j->mailto : "", j->mailcc ? j->mailcc : "",
+	                                j->mail_subject ? j->mail_subject : "", NULL);
+	char *sent = NULL;
+	GError *err = NULL;
+
+	g_strdelimit(fp, "\r\n", ' ');
+	r->attempt = p2m_attempt_begin(r->cfg->state_dir, j->printer, j->id, fp, r->acct->timeout_s + 10,
+	                               r->cancel, &sent, &err);
+	if (r->attempt == NULL)
+		return fail(r, err);
+	if (sent != NULL) {
+		r->already_sent = TRUE;
+		r->out->err = P2M_OK;
+		r->out->final_reply = sent;
+	}
+	return TRUE;
+}
+
 /* Everything that needs root: secrets, tokens, the CA file, the pacing state. */
 static gboolean
 prepare_as_root(run *r)
 {
 	GError *err = NULL;
 
+	if (!begin_attempt(r))
+		return FALSE;
+	if (r->already_sent)
+		return TRUE;
 	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &err)) {
 		p2m_fail_refine(err, r->cred->refine);
 		return fail(r, err);
@@ -398,6 +429,7 @@ send_message(run *r)
 	req.timeout_s = r->acct->timeout_s;
 	announce(r);
 	if (p2m_smtp_send(&req, &res, &err)) {
+		p2m_attempt_sent(r->attempt, res.final_reply);
 		r->out->err = P2M_OK;
 		r->out->final_reply = g_strdup(res.final_reply);
 	} else {
@@ -413,10 +445,10 @@ send_message(run *r)
 void
 p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, p2m_outcome *out)
 {
-	run r = { job, cat, cancel, out, NULL, NULL, NULL, NULL, NULL, NULL, -1, FALSE };
+	run r = { .job = job, .cat = cat, .cancel = cancel, .out = out, .rejected_fd = -1 };
 
 	if (find_account(&r) && open_message(&r) && check_recipients(&r) && check_size(&r) &&
-	    prepare_as_root(&r)) {
+	    prepare_as_root(&r) && !r.already_sent) {
 		if (r.acct->transport == P2M_TRANSPORT_GRAPH)
 			send_graph(&r);
 		else
@@ -425,6 +457,7 @@ p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel,
 	/* Secrets go first: nothing after this needs them. */
 	p2m_cred_free(r.cred);
 	p2m_pace_done(r.pace, FALSE);
+	p2m_attempt_end(r.attempt);
 	p2m_source_free(r.src);
 	if (r.ca != NULL)
 		g_bytes_unref(r.ca);

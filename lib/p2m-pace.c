@@ -247,10 +247,14 @@ take_budget(const p2m_pace_request *req, p2m_pace *pace, const char *path, gint6
 	gboolean ok = FALSE;
 
 	for (;;) {
-		gint64 now = now_ms();
+		gint64 now;
 		gsize n;
 
+		/* The time is read under the lock: read before, an entry another
+		 * process wrote while we waited would look like the future and
+		 * be dropped from the log, and its message not counted. */
 		lock_log(pace->log_fd);
+		now = now_ms();
 		n = read_log(pace->log_fd, e, P2M_PACE_ENTRIES_MAX, now);
 		if ((next = p2m_pace_next_slot(e, n, req->max_per_minute, now)) == 0) {
 			e[n].ms = pace->entry_ms = now;
@@ -319,11 +323,12 @@ p2m_pace_done(p2m_pace *pace, gboolean sent)
 		return;
 	if (pace->log_fd >= 0 && pace->entry_ms != 0 && pace->warning == NULL) {
 		p2m_pace_entry *e = g_new(p2m_pace_entry, P2M_PACE_ENTRIES_MAX + 1);
-		gint64 now = now_ms(), pid = (gint64) getpid();
+		gint64 now, pid = (gint64) getpid();
 		gboolean found = FALSE;
 		gsize n, i, j;
 
 		lock_log(pace->log_fd);
+		now = now_ms();   /* under the lock, as in take_budget */
 		n = read_log(pace->log_fd, e, P2M_PACE_ENTRIES_MAX, now);
 		for (i = j = 0; i < n; i++) {
 			if (e[i].pid == pid && e[i].ms == pace->entry_ms && !found) {

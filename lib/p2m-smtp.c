@@ -281,6 +281,7 @@ typedef struct {
 	GError                 *read_error;
 	gboolean                canceled;
 	gboolean                eof;          /* the reader said "end": libcurl sends the final "." next */
+	p2m_smtp_stage          work;         /* the last step but QUIT (libcurl sends QUIT into a dead connection) */
 	guint64                 bytes;
 	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
 	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
@@ -291,6 +292,14 @@ typedef struct {
 	gboolean                quit_sent;    /* QUIT said after a refusal */
 	curl_socket_t           fd;           /* the connection's socket (SOCKOPTFUNCTION) */
 } xfer;
+
+/* The whole message is with libcurl: the final "." goes (or went) next.
+ * With a known size libcurl stops reading at it, without a last call. */
+static gboolean
+all_sent(const xfer *x)
+{
+	return x->eof || (x->req->size > 0 && x->bytes >= x->req->size);
+}
 
 static gboolean
 is_canceled(const xfer *x)
@@ -523,6 +532,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userp)
 		}
 	}
 	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
+	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+		x->work = x->tracker->stage;   /* after a 354: data_end */
 	/* a final 4xx/5xx just read: libcurl gives up after it */
 	if (x->tracker->current->len == 0 && x->tracker->last != NULL && reply_code(x->tracker->last) >= 400 &&
 	    x->tracker->refusal != NULL && quit_after(x->tracker->refusal_stage))
@@ -605,6 +616,8 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 	if (type != CURLINFO_HEADER_OUT)
 		return 0;
 	p2m_smtp_tracker_command(x->tracker, data, size);
+	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+		x->work = x->tracker->stage;
 	if (p2m_debug_enabled()) {
 		shown = p2m_smtp_debug_command(data, size, was_in_auth);
 		p2m_debug("smtp +%.3fs C: %s", elapsed(x), shown);
@@ -620,14 +633,23 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 	return 0;
 }
 
-/* Notes the connection's socket, for a QUIT after a refusal (say_quit). */
+/* A connection this process drops, or that dies with it (cupsd stops a
+ * job with SIGKILL when it shuts down), is reset, not closed: what is
+ * still in the socket buffer, maybe the end of the message and its final
+ * ".", is thrown away instead of reaching the server after the job was
+ * given up, and being sent a second time by the next attempt.  Only after
+ * the server's last answer does a session end, so nothing is lost.  The
+ * socket is also noted, for a QUIT after a refusal (say_quit). */
 static int
 sockopt_cb(void *userp, curl_socket_t fd, curlsocktype purpose)
 {
+	struct linger l = { 1, 0 };
 	xfer *x = userp;
 
-	if (purpose == CURLSOCKTYPE_IPCXN)
+	if (purpose == CURLSOCKTYPE_IPCXN) {
 		x->fd = fd;
+		(void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	}
 	return CURL_SOCKOPT_OK;
 }
 
@@ -663,13 +685,16 @@ read_cb(char *buf, size_t size, size_t nitems, void *userp)
 	return (size_t) n;
 }
 
-/* Called at least once a second: lets a cancel end a wait for the server. */
+/* Called at least once a second: lets a cancel end a wait for the server.
+ * Once the final "." is on its way the answer is awaited (at most the
+ * timeout): cut now, the server might keep the message without our
+ * knowing, and the job would be sent again. */
 static int
 progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	xfer *x = userp;
 
-	if (is_canceled(x)) {
+	if (is_canceled(x) && !all_sent(x)) {
 		x->canceled = TRUE;
 		return 1;
 	}
@@ -837,11 +862,12 @@ lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 {
 	const p2m_account *a = x->req->account;
 
-	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && x->eof;
+	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && all_sent(x);
 	if (res->after_dot)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
-		            " bytes) was sent, before the server confirmed it; it is sent again, so it may arrive twice",
+		            " bytes) was on its way, before the server confirmed it; it is sent again, so if the "
+		            "server got it all it may arrive twice",
 		            a->server, port_of(a), x->bytes);
 	else if (res->stage == P2M_SMTP_STAGE_DATA_END)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
@@ -895,6 +921,8 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 	e = curl_error_class(rc);
 	/* Any reply, even the greeting, means the server was reached. */
 	res->fault = p2m_net_fault_of(rc, x->tracker->last != NULL || x->tracker->sent_any);
+	if (refusal == NULL && (res->fault == P2M_NET_STALLED || res->fault == P2M_NET_LOST))
+		res->stage = x->work;
 	if (refusal == NULL && res->fault == P2M_NET_STALLED) {
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the mail server %s:%u stopped answering during %s: nothing moved for %u s (timeout)",

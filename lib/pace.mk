@@ -15,3 +15,9 @@ FUZZ_TARGETS += pace
 ## The fault matrix and the load test (their proxy ships with the test servers).
 EXTRA_DIST += tests/servers/faultproxy.py
 TESTS += tests/integration/faults-backend.sh
+TESTS += tests/integration/faults-load.sh
+EXTRA_DIST += tests/integration/faults-load.sh bench/load.sh
+TESTS += tests/integration/faults-cups.sh
+EXTRA_DIST += tests/integration/faults-cups.sh
+TESTS += tests/integration/faults-statedir.sh
+EXTRA_DIST += tests/integration/faults-statedir.sh

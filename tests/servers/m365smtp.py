@@ -77,6 +77,7 @@ R_RCPT_OK = "250 2.1.5 Recipient OK"                                    # (ref)
 R_DATA_GO = "354 Start mail input; end with <CRLF>.<CRLF>"              # (ref)
 R_QUEUED = "250 2.6.0 {msgid} [InternalId={iid}, Hostname={mbx}] Queued mail for delivery"
 R_TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
+R_QUOTA = "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[Hostname={mbx}]"  # (ref: 554 5.2.0 quota)
 R_THREADS = "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname={mbx}]"  # (ref)
 R_QUIT = "221 2.0.0 Service closing transmission channel"
 R_RSET = "250 2.0.0 Resetting"
@@ -196,6 +197,12 @@ class Script:
         self.xoauth2_challenge = bool(data.get("xoauth2_challenge", False))
         self.ehlo_lowercase = bool(data.get("ehlo_lowercase", False))
         self.max_conn_per_user = data.get("max_connections_per_user")
+        # Submission quota: more than N messages of one user accepted within the last
+        # quota_window seconds (default 60) are refused with 554 5.2.0 at the end of DATA.
+        self.quota = data.get("messages_per_window")
+        self.quota_window = float(data.get("quota_window", 60))
+        if self.quota is not None and (not isinstance(self.quota, int) or self.quota < 1):
+            raise ScriptError("messages_per_window must be a positive integer")
         self.rules = []
         rej = data.get("reject") or []
         if not isinstance(rej, list):
@@ -228,6 +235,9 @@ class ServerState:
         os.makedirs(self.spool, exist_ok=True)
         self.ssl_ctx = p2mserver.tls_context(args.cert, args.key)   # TLS 1.2 up, as Exchange Online
         self.live = set()
+        self.quota_times = {}      # user -> monotonic times of accepted messages (messages_per_window)
+        self.concurrent = 0        # sessions open now, and the most ever at once
+        self.peak = 0
         self.counter = 0
         for name in os.listdir(self.spool):
             m = re.match(r"^(\d+)\.eml$", name)
@@ -507,6 +517,13 @@ class M365SMTP(AioSMTP):
         peer = self.transport.get_extra_info("peername")
         self.log["peer"] = "%s:%s" % (peer[0], peer[1]) if peer else None
         self.state.live.add(self)
+        self.state.concurrent += 1
+        if self.state.concurrent > self.state.peak:
+            self.state.peak = self.state.concurrent
+            # connections.json: the most sessions ever open at once (load tests read it)
+            write_atomic(os.path.join(self.state.spool, "connections.json"),
+                         (json.dumps({"peak": self.state.peak}) + "\n").encode())
+        self.log["concurrent"] = self.state.concurrent
         try:
             await self.session_main()
         except (Drop, ClientGone, ConnectionError, BrokenPipeError):
@@ -519,6 +536,7 @@ class M365SMTP(AioSMTP):
             traceback.print_exc()
         finally:
             self.state.live.discard(self)
+            self.state.concurrent -= 1
             self.write_session_log("client")
             if self.transport is not None and not self.transport.is_closing():
                 self.transport.close()
@@ -887,6 +905,15 @@ class M365SMTP(AioSMTP):
             if not scripted and limit is not None and self.auth_user \
                     and len(self.state.sessions_of(self.auth_user)) > int(limit):
                 return await self.reply(R_THREADS.format(mbx=MAILBOX_SERVER))
+            if not scripted and self.script.quota is not None and self.auth_user:
+                now = time.monotonic()
+                sent = [t for t in self.state.quota_times.get(self.auth_user.lower(), [])
+                        if t > now - self.script.quota_window]
+                if len(sent) >= self.script.quota:
+                    self.state.quota_times[self.auth_user.lower()] = sent
+                    self.log["quota_refused"] = True
+                    return await self.reply(R_QUOTA.format(mbx=MAILBOX_SERVER))
+                self.state.quota_times[self.auth_user.lower()] = sent + [now]
             name = self.deliver(body)
             if scripted:
                 return await self.reply(scripted)

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* attempt.h - one live attempt per job, and a record of a job the server accepted, so a job cupsd restarts is neither sent twice at once nor sent again. */
+#ifndef P2M_ATTEMPT_H
+#define P2M_ATTEMPT_H
+
+#include <signal.h>
+
+#include <glib.h>
+
+/* How long a record of an accepted job is kept (cupsd restarts a job within minutes). */
+#define P2M_ATTEMPT_KEEP_S (7 * 24 * 3600)
+
+typedef struct p2m_attempt p2m_attempt;
+
+/*
+ * As root, before the network.  STATE_DIR/jobs/PRINTER-JOB.job is flocked
+ * for as long as this attempt lives, so a second attempt of the same job
+ * (cupsd stopped and started while the first was still ending) waits up to
+ * WAIT_S seconds for the first to end: never two connections for one job.
+ * FINGERPRINT tells this job from another one that got the same number
+ * (cupsd's state wiped).  When an earlier attempt of this same job had the
+ * message accepted and could not tell cupsd, *SENT_REPLY is set to the
+ * server's answer then (caller frees): report it, send nothing.
+ * Errors: P2M_E_STORE (state_dir unusable), P2M_E_CONNECT (the earlier
+ * attempt is still running after WAIT_S), P2M_E_CANCELED.
+ */
+p2m_attempt *p2m_attempt_begin(const char *state_dir, const char *printer, const char *job_id,
+                               const char *fingerprint, unsigned wait_s, volatile sig_atomic_t *cancel,
+                               char **sent_reply, GError **error);
+
+/* The server accepted the message with FINAL_REPLY: recorded through the
+ * descriptor opened as root, so it works after privileges are dropped.
+ * Best effort: a full disk loses the record, never the message. */
+void p2m_attempt_sent(p2m_attempt *a, const char *final_reply);
+
+/* Release the job's lock.  Accepts NULL. */
+void p2m_attempt_end(p2m_attempt *a);
+
+#endif /* P2M_ATTEMPT_H */
