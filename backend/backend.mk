@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## backend/backend.mk - the CUPS backend (fragment of Makefile.am).
 ## Installed 0700 root (see conf/conf.mk): cupsd then runs it as root, so it can read the 0600
 ## secrets and the state directory; it drops to lp before the network (a token

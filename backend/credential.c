@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credential.c - who the backend signs in as and with what: the account's secret, or the job user's password or token. */
 #include "config.h"
 
@@ -43,7 +44,7 @@ uid_is_users(const char *auth_uid, const char *user)
 	return pw != NULL && pw->pw_uid != 0 && (guint64) pw->pw_uid == uid;
 }
 
-/* What cupsd proved about USER; the rule and why: DESIGN-NOTES.md 12.
+/* What cupsd proved about USER; the rule and why: DESIGN-NOTES.md 16.
  * AUTH_USERNAME alone proves nothing: with auth-info-required=username,
  * password it is whatever the client typed, and cupsd itself switches a
  * queue to that setting after an AUTH_REQUIRED exit (job.c). */

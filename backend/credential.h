@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* credential.h - who the backend signs in as and with what: the account's secret, or the job user's password or token. */
 #ifndef P2M_CREDENTIAL_H
 #define P2M_CREDENTIAL_H
@@ -9,7 +10,7 @@
 #include "p2m-rules.h"
 #include "p2m-secret.h"
 
-/* What cupsd proved about the job's user (argv[2]); DESIGN-NOTES.md 12. */
+/* What cupsd proved about the job's user (argv[2]); DESIGN-NOTES.md 16. */
 typedef enum {
 	P2M_PROOF_NONE = 0, /* a name the client merely claimed: selects nothing */
 	P2M_PROOF_PAIR,     /* AUTH_USERNAME = the job's user with a non-empty AUTH_PASSWORD, auth = login:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* deliver.c - one job from the config to the server's last word: every step before and after SMTP, as the backend runs it. */
 #include "config.h"
 
@@ -173,7 +174,7 @@ take_pace(run *r)
  * drop to lp, which cannot write the root-only token store.  The lp side
  * records the rejected token's SHA-256 (never the token) through a
  * descriptor root opened; the next attempt's root phase, finding the cached
- * token's digest there, forces a refresh (DESIGN-NOTES 15). */
+ * token's digest there, forces a refresh (DESIGN-NOTES 23). */
 static char *
 rejected_path(run *r)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* deliver.h - one job from the config to the server's last word: every step before and after SMTP, as the backend runs it. */
 #ifndef P2M_DELIVER_H
 #define P2M_DELIVER_H

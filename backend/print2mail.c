@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* print2mail.c - the CUPS backend: one print job becomes one e-mail through Microsoft 365 SMTP submission. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* privs.c - what the backend does last as root before the network: become lp. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* privs.h - what the backend does last as root before the network: become lp. */
 #ifndef P2M_PRIVS_H
 #define P2M_PRIVS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report.c - the one place the backend talks to cupsd (STATE/ATTR/INFO/ERROR lines on stderr) and to syslog. */
 #include "config.h"
 
@@ -226,7 +227,7 @@ p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *
 		 * still counts as printing), but a SIGTERM it did not send (systemd
 		 * stopping the whole cups.service cgroup on restart) reaches us
 		 * while the job is still "processing", and OK would record an
-		 * undelivered job as completed.  RETRY keeps it; DESIGN-NOTES 13. */
+		 * undelivered job as completed.  RETRY keeps it; DESIGN-NOTES 17. */
 		p2m_report_line("INFO", p2m_i18n_get(cat, p2m_error_message(P2M_E_CANCELED)));
 		return p2m_class_to_cups(P2M_CLASS_TRANSIENT);
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* report.h - the one place the backend talks to cupsd (STATE/ATTR/INFO/ERROR lines on stderr) and to syslog. */
 #ifndef P2M_REPORT_H
 #define P2M_REPORT_H

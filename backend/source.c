@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source.c - the message the backend sends: composed from the document, or a message print2mail-compose already made. */
 #include "config.h"
 

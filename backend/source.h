@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source.h - the message the backend sends: composed from the document, or a message print2mail-compose already made. */
 #ifndef P2M_SOURCE_H
 #define P2M_SOURCE_H

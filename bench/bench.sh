@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench.sh - wall time and peak memory of the backend against curl sending the same message to the same local server.
 #
 # Usage: bench/bench.sh [BUILDDIR] [SIZES-MB...]      (default: . and "4 64")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* compose-rss.c - by hand: peak RSS while composing a document of any size, to show memory does not grow with it. */
 #include "config.h"
 

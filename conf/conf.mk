@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## conf/conf.mk - what an admin installs for CUPS: the queue model (PPD), the
 ## help page, the man pages, the example config, the install modes CUPS
 ## needs, and the CUPS integration tests (fragment of Makefile.am).

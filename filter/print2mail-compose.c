@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* print2mail-compose.c - CUPS filter: turns a print2mail job's PDF into the finished e-mail (message/rfc822) the backend sends. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctl-common.c - what print2mailctl's verbs share: exit codes and one request to the helper. */
 #include "config.h"
 

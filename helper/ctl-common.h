@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctl-common.h - what print2mailctl's verbs share: exit codes and one request to the helper. */
 #ifndef CTL_COMMON_H
 #define CTL_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctl-explain.c - print2mailctl explain: what a server reply means and the documented fix, from the shared rule table. */
 #include "config.h"
 

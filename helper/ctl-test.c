@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctl-test.c - print2mailctl test: send a short message through the installed backend, as cupsd would, and explain the outcome. */
 #include "config.h"
 

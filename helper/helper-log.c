@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-log.c - print2mail-helper's log: syslog always, stderr too in the foreground. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-log.h - print2mail-helper's log: syslog always, stderr too in the foreground. */
 #ifndef HELPER_LOG_H
 #define HELPER_LOG_H

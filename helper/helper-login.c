@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-login.c - device-code logins run by print2mail-helper for print2mailctl login. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-login.h - device-code logins run by print2mail-helper for print2mailctl login. */
 #ifndef HELPER_LOGIN_H
 #define HELPER_LOGIN_H

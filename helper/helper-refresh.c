@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-refresh.c - print2mail-helper's schedule: every token renewed well before it expires. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-refresh.h - print2mail-helper's schedule: every token renewed well before it expires. */
 #ifndef HELPER_REFRESH_H
 #define HELPER_REFRESH_H

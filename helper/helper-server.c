@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-server.c - print2mail-helper's UNIX socket: one framed request per connection, authorized by peer uid. */
 #include "config.h"
 

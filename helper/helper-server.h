@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-server.h - print2mail-helper's UNIX socket: one framed request per connection, authorized by peer uid. */
 #ifndef HELPER_SERVER_H
 #define HELPER_SERVER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-status.c - the text of print2mailctl status: every account and login, never a token. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-status.h - the text of print2mailctl status: every account and login, never a token. */
 #ifndef HELPER_STATUS_H
 #define HELPER_STATUS_H

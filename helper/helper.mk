@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## helper/helper.mk - OAuth tokens, the IPC framing, print2mail-helper and print2mailctl (fragment of Makefile.am).
 
 ## Tokens: endpoint requests, JWT client assertions, cache and status files (GLib).

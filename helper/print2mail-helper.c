@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* print2mail-helper.c - the root daemon that keeps OAuth tokens fresh and takes credentials over its socket. */
 #include "config.h"
 

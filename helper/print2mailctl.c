@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* print2mailctl.c - the admin and user command line: status, login, test, explain, forget. */
 #include "config.h"
 

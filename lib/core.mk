@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## lib/core.mk - plain-C core shared with the PAM module (fragment of Makefile.am).
 ## p2m-error lives in Makefile.am itself; the IPC framing is added by helper/helper.mk.
 ## Config, secrets and the state store (GLib) go into libp2m.

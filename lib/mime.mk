@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## lib/mime.mk - addresses, MIME building blocks and the message composer (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-addr.c lib/p2m-addr.h \

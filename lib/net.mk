@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## lib/net.mk - the job as CUPS gives it and the SMTP transport (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-job.c lib/p2m-job.h \

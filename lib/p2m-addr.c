@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-addr.c - e-mail addresses: strict validation, recipient lists, allowed_recipients matching. */
 #include "config.h"
 

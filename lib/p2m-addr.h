@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-addr.h - e-mail addresses: strict validation, recipient lists, allowed_recipients matching. */
 #ifndef P2M_ADDR_H
 #define P2M_ADDR_H

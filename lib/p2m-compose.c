@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-compose.c - stream a document out as a MIME message, and read the envelope of a composed one. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-compose.h - stream a document out as a MIME message, and read the envelope of a composed one. */
 #ifndef P2M_COMPOSE_H
 #define P2M_COMPOSE_H

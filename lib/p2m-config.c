@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-config.c - parse and check print2mail.conf; every error names the file, line and key. */
 #include "config.h"
 

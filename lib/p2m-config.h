@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-config.h - /etc/print2mail/print2mail.conf: accounts and global settings. */
 #ifndef P2M_CONFIG_H
 #define P2M_CONFIG_H

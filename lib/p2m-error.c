@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-error.c - names, messages and rule ids of print2mail errors; the CUPS exit mapping. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-error.h - the one error table of print2mail and its single mapping to CUPS exit codes. */
 #ifndef P2M_ERROR_H
 #define P2M_ERROR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-i18n.c - reads print2mail.mo for the language named by LANG, without setlocale() or gettext(). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-i18n.h - message catalogues chosen from the job's LANG, without setlocale(). */
 #ifndef P2M_I18N_H
 #define P2M_I18N_H

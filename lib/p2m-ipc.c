@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-ipc.c - frames spoken on the helper socket; plain C, no GLib (the PAM module links it). */
 #include "config.h"
 

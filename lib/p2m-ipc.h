@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-ipc.h - frames spoken on the helper socket; plain C, no GLib (the PAM module links it). */
 #ifndef P2M_IPC_H
 #define P2M_IPC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-job.c - a print job as CUPS hands it over, turned into recipients, subject, attachment name and body. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-job.h - a print job as CUPS hands it over (argv, options, DEVICE_URI, environment), turned into what the mail says. */
 #ifndef P2M_JOB_H
 #define P2M_JOB_H

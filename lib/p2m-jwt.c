@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-jwt.c - the JWT client assertion (PS256, x5t#S256) that proves an app's certificate to Entra. */
 #include "config.h"
 

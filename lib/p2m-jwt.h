@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-jwt.h - the JWT client assertion (PS256, x5t#S256) that proves an app's certificate to Entra. */
 #ifndef P2M_JWT_H
 #define P2M_JWT_H

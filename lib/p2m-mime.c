@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-mime.c - MIME building blocks: RFC 2047 header text, folding, RFC 2231 file names, base64, Date, Message-ID. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-mime.h - MIME building blocks: RFC 2047 header text, folding, RFC 2231 file names, base64, Date, Message-ID. */
 #ifndef P2M_MIME_H
 #define P2M_MIME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-oauth.c - HTTPS form POSTs to the Entra token and device-code endpoints, and device-code replies. */
 #include "config.h"
 

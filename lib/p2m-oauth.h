@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-oauth.h - HTTPS form POSTs to the Entra token and device-code endpoints, and device-code replies. */
 #ifndef P2M_OAUTH_H
 #define P2M_OAUTH_H

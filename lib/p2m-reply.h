@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-reply.h - pure parser of one SMTP reply: basic code, enhanced code, text without the server's suffix. */
 #ifndef P2M_REPLY_H
 #define P2M_REPLY_H

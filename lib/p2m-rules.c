@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-rules.c - the classifier table: every documented Microsoft 365 / Entra refusal, its class and its fix. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-rules.h - the classifier: one table of rules for SMTP replies, token-endpoint errors and local failures. */
 #ifndef P2M_RULES_H
 #define P2M_RULES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-secret.c - secrets read from protected files and wiped before they are freed. */
 #include "config.h"
 

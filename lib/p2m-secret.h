@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-secret.h - secrets as their own type: read from protected files, wiped before free. */
 #ifndef P2M_SECRET_H
 #define P2M_SECRET_H

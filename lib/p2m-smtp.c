@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-smtp.c - one message over SMTP submission with libcurl: TLS always, AUTH pinned, the server's last refusal kept verbatim. */
 #include "config.h"
 

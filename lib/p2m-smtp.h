@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-smtp.h - one message over SMTP submission with libcurl: TLS always, AUTH LOGIN or XOAUTH2, the server's words kept. */
 #ifndef P2M_SMTP_H
 #define P2M_SMTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-store.c - the state directory: private files written atomically, and per-identity locks. */
 #include "config.h"
 

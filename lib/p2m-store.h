@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-store.h - the state directory: private files written atomically, and per-identity locks. */
 #ifndef P2M_STORE_H
 #define P2M_STORE_H

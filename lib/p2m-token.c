@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-token.c - OAuth 2.0 access tokens for XOAUTH2: parse, cache, fetch and refresh under the identity lock. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-token.h - OAuth 2.0 access tokens for XOAUTH2: fetch, parse, cache, refresh. */
 #ifndef P2M_TOKEN_H
 #define P2M_TOKEN_H

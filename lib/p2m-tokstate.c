@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-tokstate.c - per-identity token status in the store: last refresh, last refusal and its fix, warnings. */
 #include "config.h"
 

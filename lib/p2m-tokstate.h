@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-tokstate.h - per-identity token status in the store: last refresh, last refusal and its fix, warnings. */
 #ifndef P2M_TOKSTATE_H
 #define P2M_TOKSTATE_H

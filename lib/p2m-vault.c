@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-vault.c - per-user passwords sealed with AES-256-GCM under a root-only key kept outside the store. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-vault.h - per-user passwords encrypted at rest (AES-256-GCM), keyed by a root-only file outside the store. */
 #ifndef P2M_VAULT_H
 #define P2M_VAULT_H

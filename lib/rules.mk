@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## lib/rules.mk - reply parser, classifier table, message catalogues and tools/p2m-gen (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-reply.c lib/p2m-reply.h \

@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## pam/pam.mk - per-user credentials: the PAM module, its profile and man page,
 ## and the vault that keeps captured passwords encrypted (fragment of Makefile.am).
 

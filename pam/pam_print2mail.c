@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pam_print2mail.c - PAM module: hands the password of the person logging in (or changing it) to print2mail-helper. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh - print2mail end to end on this machine, nothing left behind: build,
 # install into a staging root, start a private cupsd and a local
 # Microsoft-365-like SMTP server, print to a print2mail queue, show the mail

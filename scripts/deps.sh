@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # deps.sh - install the Debian 12 packages print2mail's build, tests, demo and
 # screenshot need (apt-get, no recommends).  Idempotent and quiet when all are
 # present; run as root.  CI, scripts/test.sh and scripts/demo.sh call it.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # screenshot.sh - docs/cups-stopped-queue.png (and docs/cups-stopped-job.png):
 # the CUPS web UI with a print2mail queue stopped by a Microsoft 365 refusal,
 # its fix shown as the queue's and the job's state message.  Runs the demo

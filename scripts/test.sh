@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # test.sh - install what is missing, build, and run the whole test suite.
 # README's second command; .ci/run calls it.  Ends with "N passed, N failed".
 #

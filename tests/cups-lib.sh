@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/cups-lib.sh - a private root cupsd for integration tests, with the
 # built print2mail backend, filter, PPD and help page installed the way
 # `make install` places them, and helpers to read what an admin sees (IPP,

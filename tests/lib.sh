@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib.sh - shared harness for integration tests: TAP output, test CA,
 # the local Microsoft-365-like SMTP server and OAuth endpoint, and running the
 # backend exactly as cupsd runs it.  Source it from a test script:

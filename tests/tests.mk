@@ -1,3 +1,4 @@
+## SPDX-License-Identifier: Apache-2.0
 ## tests/tests.mk - shared test harness (fragment of Makefile.am).
 
 ## Fuzz targets: each tests/fuzz/fuzz-NAME.c defines LLVMFuzzerTestOneInput.

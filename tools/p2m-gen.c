@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p2m-gen.c - build-time generator: PPD state reasons, help page and man page rule list from the rule table. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-addr.c - libFuzzer target: address validation, recipient lists and allowed_recipients patterns. */
 #include "config.h"
 

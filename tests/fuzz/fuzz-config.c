@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-config.c - libFuzzer target: p2m_config_parse on arbitrary bytes. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-envelope.c - libFuzzer target: the envelope (From, To, Cc) and the multipart boundary of a message's header block. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-ipc.c - libFuzzer target: helper socket frames through p2m_ipc_parse and back. */
 #include "config.h"
 

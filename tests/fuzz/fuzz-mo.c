@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-mo.c - libFuzzer target: the .mo catalogue parser never crashes, whatever the file holds. */
 #include "config.h"
 

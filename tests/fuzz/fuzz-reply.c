@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-reply.c - libFuzzer target: the SMTP reply parser, the EHLO line helpers and the classifier never crash and stay bounded. */
 #include "config.h"
 

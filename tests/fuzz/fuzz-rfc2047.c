@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-rfc2047.c - libFuzzer target: header text, display names and file names from arbitrary bytes stay one well-formed header. */
 #include "config.h"
 

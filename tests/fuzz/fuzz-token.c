@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-token.c - libFuzzer target: token-endpoint and device-code replies through their pure parsers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-uri.c - libFuzzer target: the device URI parser and the one-line cleaner never crash and stay bounded. */
 #include "config.h"
 

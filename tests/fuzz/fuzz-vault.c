@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz-vault.c - libFuzzer target: p2m_vault_open on arbitrary bytes, under a fixed key, for two users. */
 #include "config.h"
 

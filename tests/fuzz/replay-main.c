@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replay-main.c - runs a fuzz target over its saved corpus in make check, printing TAP. */
 #include "config.h"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-cancel.sh - cupsd cancels a job with SIGTERM: while the document is
 # still streaming (a stalled filter) or while the server is slow to answer,
 # the backend exits at once, never sends the final ".", and nothing is

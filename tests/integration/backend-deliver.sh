@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-deliver.sh - the backend run as cupsd runs it delivers correct mail:
 # AUTH LOGIN over STARTTLS and implicit TLS, file and stdin, headers a mail
 # reader parses cleanly, the attachment byte for byte, no header or recipient

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # backend-lib.sh - what the backend-*.sh tests share on top of tests/lib.sh:
 # a login account on the local server, waiting for the server's and the
 # syslog listener's lines, and the checks every refusal test makes.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-peruser.sh - send_as = job-user: the job goes out as the user who
 # printed (From and login = user_address), with the password cupsd supplied
 # (AuthInfoRequired) for this job only; no credential, or a refused one,

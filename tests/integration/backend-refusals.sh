@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-refusals.sh - what goes wrong before or around SMTP gives one clear
 # ERROR line and the documented exit code, never a crash and never
 # CUPS_BACKEND_FAILED: an untrusted certificate stops the queue before AUTH,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-replies.sh - every reply of tests/data/replies.tsv, sent by the local
 # server at the stage Microsoft sends it (AUTH, MAIL, RCPT, end of DATA,
 # greeting), through the real backend: the exit code of the table's class, a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-size.sh - the size limits are kept, not discovered: the exact size
 # of a message composed from a file is known before connecting (refused over
 # max_message_size with no connection, announced as SIZE= otherwise, stopped

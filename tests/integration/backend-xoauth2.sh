@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # backend-xoauth2.sh - an app-only (client credentials) account: the backend
 # gets a token from the OAuth endpoint, signs in with AUTH XOAUTH2 and the
 # mail goes out; a second job uses the cached token (no token request); a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # ctl-basics.sh - print2mailctl explain/status/forget and the helper's peer-uid checks, as root and as nobody.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/helper-lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cups-e2e.sh - print2mail through a real (private) cupsd: PDF, text and JPEG
 # jobs arrive at the local Microsoft-365-like server as correct mail; an
 # account-wide refusal stops the queue with the fix where admins look (IPP,

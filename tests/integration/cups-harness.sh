@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cups-harness.sh - the private cupsd of tests/cups-lib.sh and the print2mail
 # PPD's filter routing: PDF, text and JPEG jobs reach the print2mail filter
 # slot as PDF (not rasterized), with nothing pinned on the job message.

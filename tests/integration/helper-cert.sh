@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # helper-cert.sh - certificate credentials (PS256 client assertion) accepted by the endpoint; expiry warnings.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/helper-lib.sh"

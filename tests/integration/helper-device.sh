@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # helper-device.sh - print2mailctl login: device code shown, pending polls and slow_down honoured, token stored and refreshed.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/helper-lib.sh"

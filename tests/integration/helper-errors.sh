@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # helper-errors.sh - refusals a person must fix are recorded with their fix and stop the next job;
 # a helper killed mid-way leaves the backend to fetch alone; two backends racing ask once; a bad store file is named.
 . "$top_srcdir/tests/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/helper-lib.sh - shared by the helper-*.sh and ctl-*.sh tests: config, helper start, bounded waits.
 # Source after tests/lib.sh and p2m_setup.
 

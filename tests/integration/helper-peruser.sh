@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # helper-peruser.sh - per-user OAuth end to end: a non-root user runs print2mailctl login --me,
 # the real helper stores the token under that user's identity and keeps it fresh, and the
 # backend sends that user's jobs with it; nobody can set or delete another user's login.

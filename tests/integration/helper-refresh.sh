@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # helper-refresh.sh - the helper fetches at start, refreshes before expiry, and jobs then ask nobody.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/helper-lib.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helper-token-get.c - test driver: what the backend does for a token (p2m_token_get), printed without the token. */
 #include "config.h"
 

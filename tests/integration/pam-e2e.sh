@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # pam-e2e.sh - send as the person who printed, end to end: PAM login -> real print2mail-helper -> vault -> backend -> M365-like server.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 

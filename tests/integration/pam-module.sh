@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # pam-module.sh - pam_print2mail under cwrap's pam_wrapper, against a fake helper: what it sends, and that no helper never hurts a login.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """m365smtp: a local SMTP submission server that answers like smtp.office365.com:587.
 
 print2mail's whole job is to turn Microsoft 365's refusals into fixes, so its tests need a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # mkcerts.sh DIR: make the throw-away certificates the local test servers and clients use.
 #
 # Why each file exists (see README.md beside this script):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """p2mserver: the plumbing m365smtp.py and tokend.py share.
 
 Both are run as scripts (from any directory) and import this module from their own directory:

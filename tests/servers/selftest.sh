@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # selftest.sh: prove the local test servers (m365smtp.py, tokend.py, mkcerts.sh) do what the
 # rest of the test suite trusts them to do, using the same clients print2mail uses (curl/libcurl,
 # openssl).  Prints TAP and exits non-zero on any failure.  Runs in well under 60 s.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tokend: a local HTTPS look-alike of the Microsoft identity platform token endpoints.
 
 print2mail's helper gets OAuth tokens for SMTP XOAUTH2 from login.microsoftonline.com: client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-addr.c - unit tests of p2m-addr: validation, recipient lists, allowed_recipients. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-compose.c - unit tests of p2m-compose: what Python's email package sees in a composed message, and envelope parsing. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-config.c - print2mail.conf parsing: defaults, checks, and errors that name file, line and key. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-i18n.c - unit tests of the .mo reader and of choosing a catalogue from LANG (lib/p2m-i18n.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-ipc.c - unit tests for the helper socket's frames and the bounded request/reply call. */
 #include "config.h"
 

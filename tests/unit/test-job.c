@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-job.c - unit tests of p2m-job: device URI, argv, options, environment, subject/body/recipients. */
 #include "config.h"
 

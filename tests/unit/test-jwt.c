@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-jwt.c - unit tests for the PS256 client assertion: header, claims, and a signature OpenSSL verifies. */
 #include "config.h"
 

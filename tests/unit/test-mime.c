@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-mime.c - unit tests of p2m-mime: RFC 2047 text and folding, file names, base64, Date, Message-ID. */
 #include "config.h"
 

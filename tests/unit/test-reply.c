@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-reply.c - unit tests of the SMTP reply parser (lib/p2m-reply.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-rules.c - the classifier table: every documented reply, the table's invariants, the translations. */
 #include "config.h"
 

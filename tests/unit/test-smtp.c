@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-smtp.c - unit tests of the SMTP dialogue tracker (which refusal is kept, which step it answered, no secret looked at) and the EHLO line helpers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-store.c - secrets and the state store refuse unsafe files and write atomically. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-token.c - unit tests for token replies, the token cache and its timing rules. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test-vault.c - unit tests of the per-user password vault: sealing, tampering, key file rules, the store. */
 #include "config.h"
 
