@@ -21,6 +21,7 @@
 struct helper_refresh {
 	const p2m_config *cfg;
 	GHashTable       *entries;   /* identity -> entry */
+	guint             running;   /* refreshes in worker threads (main thread only) */
 };
 
 typedef struct {
@@ -185,6 +186,7 @@ refresh_done(GObject *source, GAsyncResult *res, gpointer data)
 	gint64 now = now_s();
 
 	e->busy = FALSE;
+	e->owner->running--;
 	if (e->dropped) {
 		outcome_free(o);
 		entry_free(e);
@@ -219,6 +221,7 @@ on_timer(gpointer data)
 	if (e->busy)
 		return G_SOURCE_REMOVE;
 	e->busy = TRUE;
+	e->owner->running++;
 	task = g_task_new(NULL, NULL, refresh_done, e);
 	g_task_set_task_data(task, e, NULL);
 	g_task_run_in_thread(task, run_refresh);
@@ -358,10 +361,14 @@ helper_refresh_free(helper_refresh *r)
 		entry *e = value;
 
 		if (e->busy)
-			e->dropped = TRUE;  /* the worker finishes after the loop stops; leaked at exit */
+			e->dropped = TRUE;  /* freed by refresh_done below */
 		else
 			entry_free(e);
 	}
 	g_hash_table_destroy(r->entries);
+	/* A worker still reads the config the caller frees next: wait for its
+	 * answer (refresh_done runs in this thread), at most one token request. */
+	while (r->running > 0)
+		g_main_context_iteration(NULL, TRUE);
 	g_free(r);
 }
