@@ -48,12 +48,13 @@ outcome_text(int rc)
 	}
 }
 
-/* The test runs as job 1 of a queue that does not exist: in the fix the
- * backend wrote, name the placeholders a real job is released with. */
+/* The test runs as job JOB_ID of a queue that does not exist: in the fix
+ * the backend wrote, name the placeholders a real job is released with. */
 static char *
-real_names(const char *text)
+real_names(const char *text, const char *job_id)
 {
-	g_auto(GStrv) a = g_strsplit(text, TEST_QUEUE "-1", -1);
+	g_autofree char *test_job = g_strconcat(TEST_QUEUE "-", job_id, NULL);
+	g_auto(GStrv) a = g_strsplit(text, test_job, -1);
 	g_autofree char *b = g_strjoinv("QUEUE-JOB", a);
 	g_auto(GStrv) c = g_strsplit(b, TEST_QUEUE, -1);
 
@@ -64,7 +65,7 @@ real_names(const char *text)
  * applied in order: "connecting-to-device" comes and goes), the last INFO:
  * line (the queue's message) and the ERROR: line. */
 static void
-print_findings(const char *err)
+print_findings(const char *err, const char *job_id)
 {
 	g_auto(GStrv) lines = g_strsplit(err != NULL ? err : "", "\n", -1);
 	g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
@@ -96,7 +97,7 @@ print_findings(const char *err)
 	for (k = 0; k < reasons->len; k++)
 		printf("Printer state: %s\n", (const char *) g_ptr_array_index(reasons, k));
 	if (last_error != NULL) {
-		g_autofree char *fix = real_names(last_error);
+		g_autofree char *fix = real_names(last_error, job_id);
 
 		printf("%s\n", fix);
 	} else if (last_info != NULL) {
@@ -123,7 +124,8 @@ write_document(const char *dir, const char *account, const char *to)
 /* Run the backend the way cupsd does: argv[0] the URI, six arguments, the
  * document as a file, cupsd's environment. */
 static int
-run_backend(const p2m_config *cfg, const char *account, const char *to, const char *doc, char **err_text)
+run_backend(const p2m_config *cfg, const char *account, const char *to, const char *doc, const char *job_id,
+            char **err_text)
 {
 	g_autofree char *uri = g_strconcat("print2mail://", account, NULL);
 	g_autofree char *mailto = g_strconcat("mailto=", to, NULL);
@@ -132,7 +134,7 @@ run_backend(const p2m_config *cfg, const char *account, const char *to, const ch
 	g_autofree char *env_lang = g_strconcat("LANG=", g_getenv("LANG") ? g_getenv("LANG") : "C", NULL);
 	const char *user = g_get_user_name();
 	/* G_SPAWN_FILE_AND_ARGV_ZERO: the path to run, then argv[0] = the URI, as cupsd does. */
-	const char *argv[] = { backend_path(), uri, "1", user, "print2mail test", "1", mailto, doc, NULL };
+	const char *argv[] = { backend_path(), uri, job_id, user, "print2mail test", "1", mailto, doc, NULL };
 	const char *envp[] = { "PATH=/usr/bin:/bin", env_uri, env_conf, env_lang, "PRINTER=" TEST_QUEUE,
 	                       "CONTENT_TYPE=text/plain", "CHARSET=utf-8", "SOFTWARE=print2mailctl",
 	                       "AUTH_INFO_REQUIRED=none", NULL };
@@ -161,6 +163,10 @@ int
 ctl_test(const p2m_config *cfg, int argc, char **argv)
 {
 	g_autofree char *to = NULL, *dir = NULL, *doc = NULL, *err_text = NULL;
+	/* A job number of its own per test: the backend keeps a record of each
+	 * accepted job (backend/attempt.c), and a second test under the same
+	 * number would be reported delivered without being sent. */
+	g_autofree char *job_id = g_strdup_printf("%" G_GINT64_FORMAT, g_get_real_time() / 1000 % 1000000000 + 1);
 	gboolean help = FALSE;
 	GOptionEntry entries[] = {
 		{ "to", 't', 0, G_OPTION_ARG_STRING, &to, "Recipient", "ADDRESS" },
@@ -186,12 +192,12 @@ ctl_test(const p2m_config *cfg, int argc, char **argv)
 		fprintf(stderr, "print2mailctl: cannot write the test document\n");
 		return CTL_EXIT_FAILED;
 	}
-	rc = run_backend(cfg, argv[1], to, doc, &err_text);
+	rc = run_backend(cfg, argv[1], to, doc, job_id, &err_text);
 	g_unlink(doc);
 	g_rmdir(dir);
 	if (rc < 0)
 		return CTL_EXIT_FAILED;
 	printf("%s\n", outcome_text(rc));
-	print_findings(err_text);
+	print_findings(err_text, job_id);
 	return rc == CUPS_BACKEND_OK ? CTL_EXIT_OK : CTL_EXIT_FAILED;
 }
