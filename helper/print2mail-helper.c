@@ -120,6 +120,10 @@ main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before any thread starts */
+	/* The error domain registers itself on first use through GLib's
+	 * g_once, whose release ThreadSanitizer cannot see: register it here,
+	 * before the threads, so every later use is ordered after it. */
+	(void) P2M_ERROR;
 	/* Also before any thread: every token request runs in a child of
 	 * this unprivileged spawner, never as root. */
 	if (!p2m_unpriv_start_spawner(&error)) {
