@@ -14,6 +14,7 @@ command -v useradd >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 || skip
 U1="p2mg$$"
 peruser_cleanup() { p2m_cleanup; userdel "$U1" >/dev/null 2>&1; return 0; }
 p2m_setup
+CTL=$(p2m_public "$CTL") || exit 1  # run below as $U1: must be reachable
 trap peruser_cleanup EXIT
 useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U1" ||
 	{ echo "Bail out! cannot create user $U1"; exit 1; }

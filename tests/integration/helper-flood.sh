@@ -22,6 +22,7 @@ PRELOAD="$PWRAP_LIB"
 [ -n "$ASAN_RT" ] && PRELOAD="$ASAN_RT $PWRAP_LIB"
 
 p2m_setup
+CTL=$(p2m_public "$CTL") || exit 1  # run below as other users: must be reachable
 SOCK="$T/run/helper.sock"
 KEY="$T/etc/store.key"
 mkdir -p "$T/etc" "$T/services"

@@ -15,6 +15,7 @@ ROUNDS=${P2M_LOGIN_ROUNDS:-6}
 PARALLEL=4   # HELPER_MAX_PER_USER: every one of them is served
 
 p2m_setup
+CTL=$(p2m_public "$CTL") || exit 1  # run below as nobody: must be reachable
 p2m_start_tokend
 tokend_config '{"clients": {"pub1": {"public_client": true, "tenant": "contoso.com"}},
 	"token_lifetime": 3599, "device_interval": 1, "device_approve_after": 1,
