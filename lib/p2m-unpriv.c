@@ -281,6 +281,20 @@ reap(pid_t pid, gboolean answered, GError **error)
 	return FALSE;
 }
 
+/* fork() with FDS[0..1] (a pipe or a socket pair) closed on failure. */
+static pid_t
+fork_with(int fds[2], GError **error)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "fork: %s", g_strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+	}
+	return pid;
+}
+
 static gboolean
 run_forked(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GByteArray **reply, GError **error)
 {
@@ -295,12 +309,8 @@ run_forked(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GB
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "pipe: %s", g_strerror(errno));
 		return FALSE;
 	}
-	if ((pid = fork()) < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "fork: %s", g_strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
+	if ((pid = fork_with(fds, error)) < 0)
 		return FALSE;
-	}
 	if (pid == 0) {
 		close(fds[0]);
 		child_main(fn, req, req_len, fds[1], timeout_s, TRUE);
@@ -506,12 +516,8 @@ p2m_unpriv_start_spawner(GError **error)
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "socketpair: %s", g_strerror(errno));
 		return FALSE;
 	}
-	if ((pid = fork()) < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "fork: %s", g_strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+	if ((pid = fork_with(sv, error)) < 0)
 		return FALSE;
-	}
 	if (pid == 0) {
 		close(sv[0]);
 		spawner_main(sv[1]);
