@@ -83,6 +83,9 @@ rm -rf "$T/state/tokens"
 start_helper
 wait_for 20 at_least 2 client_credentials
 ok $? "the helper fetched the account's token at start"
+# The request is counted before the helper stores its answer: removing the
+# cache before the file exists would let the late write serve the backend.
+wait_for 10 test -s "$T/state/tokens/scanner.json"
 rm -rf "$T/state/tokens"
 before=$(token_requests client_credentials)
 traced_backend helper 73
