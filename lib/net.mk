@@ -2,6 +2,7 @@
 ## lib/net.mk - the job as CUPS gives it and the SMTP transport (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-job.c lib/p2m-job.h \
+	lib/p2m-options.c lib/p2m-options.h \
 	lib/p2m-smtp.c lib/p2m-smtp.h \
 	lib/p2m-graph.c lib/p2m-graph.h
 
@@ -20,3 +21,12 @@ tests_fuzz_replay_graph_SOURCES = tests/fuzz/fuzz-graph.c $(FUZZ_REPLAY_MAIN)
 tests_fuzz_replay_graph_LDADD = $(P2M_LIBS)
 TESTS += tests/unit/test-graph tests/fuzz/replay-graph
 FUZZ_TARGETS += graph
+
+## A job's options (argv[5]) read as libcups 2.4 reads them, without linking
+## libcups: the unit test and the fuzz target check it against libcups itself.
+check_PROGRAMS += tests/unit/test-options tests/fuzz/replay-options
+tests_unit_test_options_LDADD = $(P2M_LIBS) $(CUPS_LIBS)
+tests_fuzz_replay_options_SOURCES = tests/fuzz/fuzz-options.c $(FUZZ_REPLAY_MAIN)
+tests_fuzz_replay_options_LDADD = $(P2M_LIBS) $(CUPS_LIBS)
+TESTS += tests/unit/test-options tests/fuzz/replay-options
+FUZZ_TARGETS += options

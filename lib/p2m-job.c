@@ -4,13 +4,13 @@
 
 #include <string.h>
 
-#include <cups/cups.h>
 #include <glib.h>
 
 #include "p2m-addr.h"
 #include "p2m-error.h"
 #include "p2m-job.h"
 #include "p2m-mime.h"
+#include "p2m-options.h"
 #include "p2m-text.h"
 
 #define URI_SCHEME "print2mail://"
@@ -286,22 +286,17 @@ job_id_ok(const char *id)
 	return n > 0 && n <= 10 && strspn(id, "0123456789") == n;
 }
 
-/* argv[5] through cupsParseOptions, as every CUPS backend does. */
+/* argv[5], read as cupsParseOptions reads it (p2m-options.c). */
 static void
 read_options(p2m_job *job, const char *opts)
 {
-	g_autofree char *capped = g_strndup(opts != NULL ? opts : "", P2M_JOB_OPTIONS_MAX);
-	cups_option_t *options = NULL;
-	int n = cupsParseOptions(capped, 0, &options);
-	const char *v;
+	g_autofree char *subject = NULL;
 
-	if ((v = cupsGetOption("mailto", n, options)) != NULL)
-		job->mailto = g_strndup(v, P2M_JOB_OPTIONS_MAX);
-	if ((v = cupsGetOption("mailcc", n, options)) != NULL)
-		job->mailcc = g_strndup(v, P2M_JOB_OPTIONS_MAX);
-	if ((v = cupsGetOption("mail-subject", n, options)) != NULL)
-		job->mail_subject = p2m_job_clean_line(v, P2M_JOB_TITLE_MAX);
-	cupsFreeOptions(n, options);
+	job->mailto = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mailto");
+	job->mailcc = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mailcc");
+	subject = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mail-subject");
+	if (subject != NULL)
+		job->mail_subject = p2m_job_clean_line(subject, P2M_JOB_TITLE_MAX);
 }
 
 static char **
