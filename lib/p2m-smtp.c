@@ -292,6 +292,8 @@ typedef struct {
 	char                   *no_auth;      /* the mechanisms offered when ours was not */
 	gboolean                quit_sent;    /* QUIT said after a refusal */
 	curl_socket_t           fd;           /* the connection's socket (SOCKOPTFUNCTION) */
+	gint64                  cancel_seen;  /* monotonic µs of a cancel after the final ".", 0 = none */
+	gboolean                unconfirmed;  /* canceled while the server had not answered the final "." */
 } xfer;
 
 /* The whole message is with libcurl: the final "." goes (or went) next.
@@ -306,6 +308,12 @@ static gboolean
 is_canceled(const xfer *x)
 {
 	return x->req->cancel != NULL && *x->req->cancel != 0;
+}
+
+static unsigned
+timeout_of(const p2m_smtp_request *req)
+{
+	return req->timeout_s > 0 ? (unsigned) req->timeout_s : P2M_DEFAULT_TIMEOUT;
 }
 
 /* RFC 5321 2.4: EHLO keywords are case-insensitive, but libcurl compares
@@ -593,7 +601,6 @@ p2m_smtp_debug_text_shown(const char *text, gsize len)
 	return FALSE;
 }
 
-
 /* Needs CURLOPT_VERBOSE, but with this callback set libcurl prints nothing
  * itself.  Commands feed the tracker; with a debug sink set, the dialogue
  * becomes the transcript, AUTH payloads hidden (p2m_smtp_debug_command)
@@ -687,19 +694,31 @@ read_cb(char *buf, size_t size, size_t nitems, void *userp)
 }
 
 /* Called at least once a second: lets a cancel end a wait for the server.
- * Once the final "." is on its way the answer is awaited (at most the
- * timeout): cut now, the server might keep the message without our
- * knowing, and the job would be sent again. */
+ * Once the final "." is on its way the answer is awaited: cut now, the
+ * server might keep the message without our knowing.  But not longer than
+ * P2M_SMTP_CANCEL_GRACE_S (or the timeout, if shorter): cupsd kills a
+ * backend 30 s after its SIGTERM (JobKillDelay), and a killed backend
+ * says nothing at all. */
 static int
 progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	xfer *x = userp;
+	guint grace;
 
-	if (is_canceled(x) && !all_sent(x)) {
+	if (!is_canceled(x))
+		return 0;
+	if (!all_sent(x)) {
 		x->canceled = TRUE;
 		return 1;
 	}
-	return 0;
+	if (x->cancel_seen == 0)
+		x->cancel_seen = g_get_monotonic_time();
+	grace = MIN(P2M_SMTP_CANCEL_GRACE_S, timeout_of(x->req));
+	if (g_get_monotonic_time() - x->cancel_seen < (gint64) grace * G_USEC_PER_SEC)
+		return 0;
+	x->canceled = TRUE;
+	x->unconfirmed = TRUE;
+	return 1;
 }
 
 /* The EHLO name: this host's name when it is a plain DNS name. */
@@ -849,12 +868,6 @@ curl_error_class(CURLcode rc)
 	}
 }
 
-static unsigned
-timeout_of(const p2m_smtp_request *req)
-{
-	return req->timeout_s > 0 ? (unsigned) req->timeout_s : P2M_DEFAULT_TIMEOUT;
-}
-
 /* The connection was closed under us.  Before the final "." the server
  * keeps nothing; after it, only the server knows (RFC 5321 6.1, the one
  * way SMTP duplicates a message): say which. */
@@ -898,8 +911,14 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 	}
 	if (x->canceled) {
 		res->reply = g_strdup(refusal);
-		g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "the job was canceled while sending (%s)",
-		            p2m_smtp_stage_name(res->stage));
+		if (x->unconfirmed)
+			g_set_error(error, P2M_ERROR, P2M_E_CANCELED,
+			            "the job was canceled after the whole message was sent; the server had not "
+			            "confirmed it %u s later, so it may have been delivered",
+			            MIN(P2M_SMTP_CANCEL_GRACE_S, timeout_of(x->req)));
+		else
+			g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "the job was canceled while sending (%s)",
+			            p2m_smtp_stage_name(res->stage));
 		return FALSE;
 	}
 	/* Our own stop: no server words to quote, the reason is ours. */
@@ -1005,6 +1024,12 @@ p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
 	rc = curl_easy_perform(h);
 	ok = conclude(rc, &x, errbuf, res, error);
 	debug_summary(h, rc, &x);
+	/* After a cancel libcurl still holds the connection as usable and its
+	 * cleanup would send QUIT and await the answer (up to the response
+	 * timeout) behind a server that has not answered the last command yet:
+	 * the job is over, so the connection is cut instead. */
+	if (x.canceled && x.fd != CURL_SOCKET_BAD)
+		(void) shutdown(x.fd, SHUT_RDWR);
 out:
 	if (h != NULL)
 		curl_easy_cleanup(h);

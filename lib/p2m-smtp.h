@@ -12,6 +12,9 @@
 
 /* Longest server reply kept (a multi-line reply joined); Microsoft's are a few hundred bytes. */
 #define P2M_SMTP_REPLY_MAX 2048
+/* After a cancel, how long the server's answer to the final "." is awaited
+ * (cupsd's JobKillDelay is 30 s). */
+#define P2M_SMTP_CANCEL_GRACE_S 15u
 /* Largest extra trust anchor file (ca_file) accepted. */
 #define P2M_SMTP_CA_MAX (1024 * 1024)
 /* The system trust store, always used besides ca_file. */

@@ -4,7 +4,8 @@
 # still streaming (a stalled filter) or while the server is slow to answer,
 # the backend exits at once, never sends the final ".", and nothing is
 # delivered; the exit status is RETRY, never OK, so a SIGTERM cupsd did not
-# send (systemctl restart cups) never records the job as completed.
+# send (systemctl restart cups) never records the job as completed.  After
+# the final "." the server's answer is awaited 15 s at most.
 set -u
 . "$top_srcdir/tests/integration/backend-lib.sh"
 bk_start
@@ -68,5 +69,27 @@ ended_within 100; ok $? "slow server: the backend exits after SIGTERM without wa
 wait "$BG" 2>/dev/null
 is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "slow server: exit RETRY, never OK"
 is "$(mail_count)" 0 "slow server: nothing delivered"
+
+# ---- 3. cancel after the final ".", the server slow to confirm it ----
+# Its answer is awaited (cut earlier, the server may keep a message we
+# never learn of), but only P2M_SMTP_CANCEL_GRACE_S (15 s): cupsd kills a
+# backend 30 s after its SIGTERM, and a killed backend says nothing.
+smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PASSWORD\"}, \"delay\": {\"data_end\": 60}}"
+make_pdf "$T/small.pdf" 20000
+start_backend 63 "$T/small.pdf"
+wait_pid_file
+i=0
+while ! grep -q '^DEBUG: smtp .* S: 354' "$T/backend.err" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 1   # 20 KB over loopback: all of it, the final "." too, is sent
+kill -TERM "$BPID"
+t0=$(date +%s)
+ended_within 500; ok $? "after the final dot: the backend exits after SIGTERM, before cupsd's 30 s kill"
+elapsed=$(($(date +%s) - t0))
+wait "$BG" 2>/dev/null
+ok "$([ "$elapsed" -ge 13 ] && [ "$elapsed" -le 20 ]; echo $?)" \
+	"after the final dot: the server's answer was awaited about 15 s (${elapsed} s)"
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "after the final dot: exit RETRY, never OK"
+like "$(syslog_line 3)" 'job=63 .*outcome=canceled.*may have been delivered' \
+	"after the final dot: syslog says the message may have been delivered"
 
 done_testing
