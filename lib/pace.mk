@@ -21,3 +21,5 @@ TESTS += tests/integration/faults-cups.sh
 EXTRA_DIST += tests/integration/faults-cups.sh
 TESTS += tests/integration/faults-statedir.sh
 EXTRA_DIST += tests/integration/faults-statedir.sh
+## The token endpoint's faults and a helper killed mid-refresh, through cupsd.
+TESTS += tests/integration/faults-token.sh
