@@ -53,80 +53,101 @@ p2m_secret_free(p2m_secret *s)
 	g_free(s);
 }
 
-/* Refuse a secret others could have read: a leaked password file is a leaked
- * password, and saying so beats sending with it. */
-static gboolean
-check_mode(const char *path, const struct stat *st, GError **error)
+/* The careful open and read of every private file (secrets, keys, the
+ * token store): no symlink is followed and no FIFO waited on (O_NOFOLLOW,
+ * O_NONBLOCK), and the file is checked on the descriptor that is read, so
+ * it cannot be swapped in between.  Refused: not a regular file, another
+ * owner than the caller or root (whoever owns it can change it), readable by
+ * group or others (a leaked password file is a leaked password, and saying
+ * so beats sending with it), larger than MAX.  A refusal for the mode gets
+ * MODE_ERR, every other failure ERR.  The buffer is NUL-terminated; it is
+ * wiped on failure. */
+gboolean
+p2m_secret_read_private(const char *path, gsize max, p2m_error err, p2m_error mode_err,
+                        char **data, gsize *len, GError **error)
 {
-	if (!S_ISREG(st->st_mode)) {
-		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: not a regular file", path);
-		return FALSE;
+	struct stat st;
+	char *buf = NULL;
+	gsize got = 0, size = 0;
+	ssize_t n;
+	int fd = -1;
+	gboolean ok = FALSE;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
+		g_set_error(error, P2M_ERROR, err, "%s: %s", path, g_strerror(errno));
+		goto out;
 	}
-	if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_SECRET_MODE,
-		            "%s: mode %04o lets other users read the secret; run: chmod 600 %s",
-		            path, (unsigned) (st->st_mode & 07777), path);
-		return FALSE;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, P2M_ERROR, err, "%s: not a regular file", path);
+		goto out;
 	}
-	return TRUE;
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		g_set_error(error, P2M_ERROR, err, "%s: owned by uid %u, not by root; run: chown root %s",
+		            path, (unsigned) st.st_uid, path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		g_set_error(error, P2M_ERROR, mode_err, "%s: mode %04o lets other users read it; run: chmod 600 %s",
+		            path, (unsigned) (st.st_mode & 07777), path);
+		goto out;
+	}
+	if (st.st_size < 0 || (guint64) st.st_size > max) {
+		g_set_error(error, P2M_ERROR, err, "%s: larger than %" G_GSIZE_FORMAT " bytes", path, max);
+		goto out;
+	}
+	size = (gsize) st.st_size;
+	buf = g_malloc(size + 1);
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (gsize) n;
+	}
+	if (got != size) {
+		g_set_error(error, P2M_ERROR, err, "%s: short read", path);
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = g_steal_pointer(&buf);
+	*len = got;
+	ok = TRUE;
+out:
+	if (buf != NULL) {
+		p2m_wipe(buf, size + 1);
+		g_free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 p2m_secret *
 p2m_secret_read_file(const char *path, GError **error)
 {
 	p2m_secret *s = NULL;
-	struct stat st;
 	char *buf = NULL;
-	gsize len = 0;
-	ssize_t n;
-	int fd = -1;
+	gsize size = 0, len;
 
 	if (path == NULL || *path == '\0') {
 		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "no secret file configured");
-		goto out;
+		return NULL;
 	}
-	/* O_NOFOLLOW|O_NONBLOCK: no symlink games, no hanging on a FIFO. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: %s", path, g_strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: %s", path, g_strerror(errno));
-		goto out;
-	}
-	if (!check_mode(path, &st, error))
-		goto out;
-	if (st.st_size <= 0 || st.st_size > P2M_SECRET_MAX) {
-		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: %s", path,
-		            st.st_size <= 0 ? "empty" : "larger than 64 KiB");
-		goto out;
-	}
-	buf = g_malloc((gsize) st.st_size + 1);
-	while (len < (gsize) st.st_size) {
-		n = read(fd, buf + len, (gsize) st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: short read", path);
-			goto out;
-		}
-		len += (gsize) n;
-	}
+	if (!p2m_secret_read_private(path, P2M_SECRET_MAX, P2M_E_SECRET, P2M_E_SECRET_MODE, &buf, &size, error))
+		return NULL;
+	len = size;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
-	if (len == 0) {
+	if (len == 0)
 		g_set_error(error, P2M_ERROR, P2M_E_SECRET, "%s: empty", path);
-		goto out;
-	}
-	s = p2m_secret_new(buf, len);
-out:
-	if (buf != NULL) {
-		p2m_wipe(buf, (gsize) st.st_size + 1);
-		g_free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
+	else
+		s = p2m_secret_new(buf, len);
+	p2m_wipe(buf, size);
+	g_free(buf);
 	return s;
 }

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "p2m-error.h"
+
 #define P2M_SECRET_MAX (64 * 1024)
 
 /* A NUL-terminated secret; never logged, never in argv/env/URI. */
@@ -14,9 +16,16 @@ typedef struct {
 } p2m_secret;
 
 p2m_secret *p2m_secret_new(const char *data, gsize len);
-/* Read a secret file.  Refused (P2M_E_SECRET_MODE, message names the file and
- * its mode and says "chmod 600") when group or others can read it; P2M_E_SECRET
- * when missing, not a regular file, empty or larger than P2M_SECRET_MAX.  One
+/* Read a private file of at most MAX bytes, the one way every secret, key
+ * and token file is read.  Refused (the message names the file and the fix)
+ * when it is missing, not a regular file, owned by another user than the
+ * caller or root, larger than MAX (all ERR), or readable by group or others
+ * (MODE_ERR).  *data is NUL-terminated, *len its length; free it with
+ * p2m_wipe_free() when it is secret. */
+gboolean p2m_secret_read_private(const char *path, gsize max, p2m_error err, p2m_error mode_err,
+                                 char **data, gsize *len, GError **error);
+/* Read a secret file (p2m_secret_read_private with P2M_E_SECRET, and
+ * P2M_E_SECRET_MODE for the mode); also P2M_E_SECRET when it is empty.  One
  * trailing newline (LF or CRLF) is removed. */
 p2m_secret *p2m_secret_read_file(const char *path, GError **error);
 /* Wipes and frees; accepts NULL. */

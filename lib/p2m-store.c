@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "p2m-error.h"
+#include "p2m-secret.h"
 #include "p2m-store.h"
 
 struct p2m_store_lock {
@@ -125,61 +126,11 @@ p2m_store_exists(const char *path)
 gboolean
 p2m_store_read(const char *path, gsize max, char **data, gsize *len, GError **error)
 {
-	struct stat st;
-	char *buf = NULL;
-	gsize got = 0;
-	ssize_t n;
-	int fd = -1;
-	gboolean ok = FALSE;
+	gsize n = 0;
+	gboolean ok = p2m_secret_read_private(path, max, P2M_E_STORE, P2M_E_STORE, data, &n, error);
 
-	*data = NULL;
 	if (len != NULL)
-		*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: %s", path, g_strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: owned by uid %u, expected %u",
-		            path, (unsigned) st.st_uid, (unsigned) geteuid());
-		goto out;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE,
-		            "%s: mode %04o lets other users read it; refusing to use it (run: chmod 600 %s)",
-		            path, (unsigned) (st.st_mode & 07777), path);
-		goto out;
-	}
-	if ((guint64) st.st_size > max) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: larger than %" G_GSIZE_FORMAT " bytes", path, max);
-		goto out;
-	}
-	buf = g_malloc((gsize) st.st_size + 1);
-	while (got < (gsize) st.st_size) {
-		n = read(fd, buf + got, (gsize) st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (gsize) n;
-	}
-	if (got != (gsize) st.st_size) {
-		g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: short read", path);
-		goto out;
-	}
-	buf[got] = '\0';
-	*data = g_steal_pointer(&buf);
-	if (len != NULL)
-		*len = got;
-	ok = TRUE;
-out:
-	g_free(buf);
-	if (fd >= 0)
-		close(fd);
+		*len = n;
 	return ok;
 }
 

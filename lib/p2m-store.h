@@ -14,11 +14,10 @@ gboolean p2m_store_ensure_dir(const char *dir, GError **error);
  * write, fsync, rename, fsync the directory. */
 gboolean p2m_store_write(const char *path, const void *data, gsize len, mode_t mode, GError **error);
 
-/* Read a private file of at most MAX bytes.  Refused with P2M_E_STORE (message
- * names the file and what is wrong) if it is missing, not a regular file,
- * group- or world-accessible, larger than MAX, or owned by another uid than
- * the caller's euid.  Call p2m_store_exists() first when absence is normal.
- * *data is NUL-terminated; free it with p2m_wipe_free() when it is secret. */
+/* Read a private file of at most MAX bytes: p2m_secret_read_private() with
+ * P2M_E_STORE for every refusal.  Call p2m_store_exists() first when absence
+ * is normal.  *data is NUL-terminated; free it with p2m_wipe_free() when it
+ * is secret.  LEN may be NULL. */
 gboolean p2m_store_read(const char *path, gsize max, char **data, gsize *len, GError **error);
 gboolean p2m_store_exists(const char *path);
 

@@ -55,6 +55,55 @@ test_secret_modes(void)
 	g_rmdir(d);
 }
 
+/* One reader for secrets and the store: a file another user owns is refused
+ * by both (that user could change it), a symlink and a FIFO too. */
+static void
+test_read_private(void)
+{
+	g_autofree char *d = tmpdir();
+	g_autofree char *f = g_build_filename(d, "key", NULL);
+	g_autofree char *link = g_build_filename(d, "link", NULL);
+	g_autofree char *fifo = g_build_filename(d, "fifo", NULL);
+	g_autoptr(GError) error = NULL;
+	char *data = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_set_contents(f, "0123456789", -1, NULL));
+	g_assert_cmpint(g_chmod(f, 0600), ==, 0);
+	g_assert_true(p2m_store_read(f, 10, &data, &len, &error));
+	g_assert_cmpstr(data, ==, "0123456789");
+	g_assert_cmpuint(len, ==, 10);
+	p2m_wipe_free(data);
+	/* one byte over MAX */
+	g_assert_false(p2m_store_read(f, 9, &data, &len, &error));
+	g_assert_error(error, P2M_ERROR, P2M_E_STORE);
+	g_assert_null(data);
+	g_clear_error(&error);
+	g_assert_cmpint(symlink(f, link), ==, 0);
+	g_assert_null(p2m_secret_read_file(link, &error));
+	g_assert_error(error, P2M_ERROR, P2M_E_SECRET);
+	g_clear_error(&error);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_false(p2m_store_read(fifo, 100, &data, &len, &error));
+	g_assert_nonnull(strstr(error->message, "not a regular file"));
+	g_clear_error(&error);
+	if (geteuid() == 0) {
+		/* nobody's file, read by root */
+		g_assert_cmpint(chown(f, 65534, 65534), ==, 0);
+		g_assert_null(p2m_secret_read_file(f, &error));
+		g_assert_error(error, P2M_ERROR, P2M_E_SECRET);
+		g_assert_nonnull(strstr(error->message, "owned by uid 65534"));
+		g_clear_error(&error);
+		g_assert_false(p2m_store_read(f, 100, &data, &len, &error));
+		g_assert_error(error, P2M_ERROR, P2M_E_STORE);
+		g_clear_error(&error);
+	}
+	g_unlink(fifo);
+	g_unlink(link);
+	g_unlink(f);
+	g_rmdir(d);
+}
+
 static void
 test_write_read(void)
 {
@@ -150,6 +199,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/secret/modes", test_secret_modes);
+	g_test_add_func("/store/read-private", test_read_private);
 	g_test_add_func("/store/write-read", test_write_read);
 	g_test_add_func("/store/dir-mode", test_dir_mode);
 	g_test_add_func("/store/lock", test_lock);
