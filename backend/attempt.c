@@ -20,7 +20,7 @@
 #define RECORD_MAX 4096
 #define POLL_MS    100
 
-struct p2m_attempt {
+struct bk_attempt {
 	int   fd;
 	char *fingerprint;
 };
@@ -30,7 +30,7 @@ static void
 prune(const char *dir)
 {
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	time_t old = time(NULL) - P2M_ATTEMPT_KEEP_S;
+	time_t old = time(NULL) - BK_ATTEMPT_KEEP_S;
 	const char *name;
 
 	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
@@ -70,8 +70,8 @@ read_record(int fd, const char *fingerprint)
 	return g_strndup(reply, (gsize) (nl - reply));
 }
 
-p2m_attempt *
-p2m_attempt_begin(const char *state_dir, const char *printer, const char *job_id, const char *fingerprint,
+bk_attempt *
+bk_attempt_begin(const char *state_dir, const char *printer, const char *job_id, const char *fingerprint,
                   unsigned wait_s, volatile sig_atomic_t *cancel, char **sent_reply, GError **error)
 {
 	g_autofree char *dir = g_build_filename(state_dir, "jobs", NULL);
@@ -80,7 +80,7 @@ p2m_attempt_begin(const char *state_dir, const char *printer, const char *job_id
 	g_autofree char *file = g_strconcat(name, ".job", NULL);
 	g_autofree char *path = g_build_filename(dir, file, NULL);
 	gint64 deadline = g_get_monotonic_time() + (gint64) wait_s * G_USEC_PER_SEC;
-	p2m_attempt *a = NULL;
+	bk_attempt *a = NULL;
 	int fd = -1;
 
 	*sent_reply = NULL;
@@ -110,7 +110,7 @@ p2m_attempt_begin(const char *state_dir, const char *printer, const char *job_id
 		g_usleep(POLL_MS * 1000);
 	}
 	*sent_reply = read_record(fd, fingerprint);
-	a = g_new0(p2m_attempt, 1);
+	a = g_new0(bk_attempt, 1);
 	a->fd = fd;
 	a->fingerprint = g_strdup(fingerprint);
 	return a;
@@ -120,7 +120,7 @@ fail:
 }
 
 void
-p2m_attempt_sent(p2m_attempt *a, const char *final_reply)
+bk_attempt_sent(bk_attempt *a, const char *final_reply)
 {
 	g_autofree char *reply = NULL;
 	g_autofree char *rec = NULL;
@@ -137,7 +137,7 @@ p2m_attempt_sent(p2m_attempt *a, const char *final_reply)
 }
 
 void
-p2m_attempt_end(p2m_attempt *a)
+bk_attempt_end(bk_attempt *a)
 {
 	if (a == NULL)
 		return;

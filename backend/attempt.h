@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* attempt.h - one live attempt per job, and a record of a job the server accepted, so a job cupsd restarts is neither sent twice at once nor sent again. */
-#ifndef P2M_ATTEMPT_H
-#define P2M_ATTEMPT_H
+#ifndef BK_ATTEMPT_H
+#define BK_ATTEMPT_H
 
 #include <signal.h>
 
 #include <glib.h>
 
 /* How long a record of an accepted job is kept (cupsd restarts a job within minutes). */
-#define P2M_ATTEMPT_KEEP_S (7 * 24 * 3600)
+#define BK_ATTEMPT_KEEP_S (7 * 24 * 3600)
 
-typedef struct p2m_attempt p2m_attempt;
+typedef struct bk_attempt bk_attempt;
 
 /*
  * As root, before the network.  STATE_DIR/jobs/PRINTER-JOB.job is flocked
@@ -24,16 +24,16 @@ typedef struct p2m_attempt p2m_attempt;
  * Errors: P2M_E_STORE (state_dir unusable), P2M_E_CONNECT (the earlier
  * attempt is still running after WAIT_S), P2M_E_CANCELED.
  */
-p2m_attempt *p2m_attempt_begin(const char *state_dir, const char *printer, const char *job_id,
+bk_attempt *bk_attempt_begin(const char *state_dir, const char *printer, const char *job_id,
                                const char *fingerprint, unsigned wait_s, volatile sig_atomic_t *cancel,
                                char **sent_reply, GError **error);
 
 /* The server accepted the message with FINAL_REPLY: recorded through the
  * descriptor opened as root, so it works after privileges are dropped.
  * Best effort: a full disk loses the record, never the message. */
-void p2m_attempt_sent(p2m_attempt *a, const char *final_reply);
+void bk_attempt_sent(bk_attempt *a, const char *final_reply);
 
 /* Release the job's lock.  Accepts NULL. */
-void p2m_attempt_end(p2m_attempt *a);
+void bk_attempt_end(bk_attempt *a);
 
-#endif /* P2M_ATTEMPT_H */
+#endif /* BK_ATTEMPT_H */

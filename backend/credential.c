@@ -15,7 +15,7 @@
 #include "p2m-vault.h"
 
 void
-p2m_cred_free(p2m_cred *c)
+bk_cred_free(bk_cred *c)
 {
 	if (c == NULL)
 		return;
@@ -48,23 +48,23 @@ uid_is_users(const char *auth_uid, const char *user)
  * AUTH_USERNAME alone proves nothing: with auth-info-required=username,
  * password it is whatever the client typed, and cupsd itself switches a
  * queue to that setting after an AUTH_REQUIRED exit (job.c). */
-static p2m_proof
+static bk_proof
 judge(const p2m_account *acct, const char *user)
 {
 	const char *name = g_getenv("AUTH_USERNAME");
 	const char *pw = g_getenv("AUTH_PASSWORD");
 
 	if (acct->auth == P2M_AUTH_LOGIN && name != NULL && strcmp(name, user) == 0 && pw != NULL && *pw != '\0')
-		return P2M_PROOF_PAIR;
+		return BK_PROOF_PAIR;
 	if (uid_is_users(g_getenv("AUTH_UID"), user))
-		return P2M_PROOF_PEER;
-	return P2M_PROOF_NONE;
+		return BK_PROOF_PEER;
+	return BK_PROOF_NONE;
 }
 
-p2m_cred *
-p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error)
+bk_cred *
+bk_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error)
 {
-	g_autoptr(p2m_cred) c = g_new0(p2m_cred, 1);
+	g_autoptr(bk_cred) c = g_new0(bk_cred, 1);
 
 	if (acct->send_as == P2M_SEND_AS_ACCOUNT) {
 		c->sender = g_strdup(acct->from);
@@ -103,7 +103,7 @@ take_env_password(void)
 }
 
 static gboolean
-fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const char *user, GError **error)
+fetch_token(bk_cred *c, const p2m_config *cfg, const p2m_account *acct, const char *user, GError **error)
 {
 	g_autoptr(p2m_token) t = p2m_token_get(cfg, acct, user, error);
 
@@ -114,7 +114,7 @@ fetch_token(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, const c
 }
 
 gboolean
-p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error)
+bk_cred_fetch(bk_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error)
 {
 	if (c->user == NULL) {
 		if (acct->auth == P2M_AUTH_XOAUTH2)
@@ -124,10 +124,10 @@ p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, GErr
 	}
 	/* The password leaves the environment whatever happens to it. */
 	c->password = take_env_password();
-	if (c->proof == P2M_PROOF_PAIR && c->password != NULL)
+	if (c->proof == BK_PROOF_PAIR && c->password != NULL)
 		return TRUE;
 	g_clear_pointer(&c->password, p2m_secret_free);
-	if (c->proof != P2M_PROOF_PEER) {
+	if (c->proof != BK_PROOF_PEER) {
 		g_set_error(error, P2M_ERROR, P2M_E_UNPROVEN,
 		            "send_as = job-user: cupsd did not authenticate the job's user '%s' (no AUTH_UID of "
 		            "that user, no AUTH_USERNAME/AUTH_PASSWORD pair for it), so no stored credential is "

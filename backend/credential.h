@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* credential.h - who the backend signs in as and with what: the account's secret, or the job user's password or token. */
-#ifndef P2M_CREDENTIAL_H
-#define P2M_CREDENTIAL_H
+#ifndef BK_CREDENTIAL_H
+#define BK_CREDENTIAL_H
 
 #include <glib.h>
 
@@ -12,12 +12,12 @@
 
 /* What cupsd proved about the job's user (argv[2]); DESIGN-NOTES.md 16. */
 typedef enum {
-	P2M_PROOF_NONE = 0, /* a name the client merely claimed: selects nothing */
-	P2M_PROOF_PAIR,     /* AUTH_USERNAME = the job's user with a non-empty AUTH_PASSWORD, auth = login:
+	BK_PROOF_NONE = 0, /* a name the client merely claimed: selects nothing */
+	BK_PROOF_PAIR,     /* AUTH_USERNAME = the job's user with a non-empty AUTH_PASSWORD, auth = login:
 	                     * that pair signs in, for this job only */
-	P2M_PROOF_PEER,     /* AUTH_UID is the uid of the job's user: cupsd checked the peer
+	BK_PROOF_PEER,     /* AUTH_UID is the uid of the job's user: cupsd checked the peer
 	                     * credentials of its local socket (PeerCred), so a stored credential may be used */
-} p2m_proof;
+} bk_proof;
 
 typedef struct {
 	char       *user;      /* the job user we send as (send_as = job-user), else NULL */
@@ -26,14 +26,14 @@ typedef struct {
 	p2m_secret *password;  /* AUTH LOGIN, or NULL */
 	p2m_secret *bearer;    /* XOAUTH2 access token, or NULL */
 	unsigned    refine;    /* P2M_REFINE_* flags for p2m_rules_refine() */
-	p2m_proof   proof;     /* with user: what cupsd proved about that user */
-} p2m_cred;
+	bk_proof   proof;     /* with user: what cupsd proved about that user */
+} bk_cred;
 
 /* Who sends: the account's from, or with send_as = job-user the address
  * user_address makes of the job's user (argv[2]), and what cupsd proved about
  * that user ($AUTH_USERNAME/$AUTH_PASSWORD, $AUTH_UID).  P2M_E_ADDRESS when
  * that is no valid address. */
-p2m_cred *p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error);
+bk_cred *bk_cred_identify(const p2m_account *acct, const p2m_job *job, GError **error);
 
 /*
  * Fetch the secret: password_file (auth = login) or an access token
@@ -46,9 +46,9 @@ p2m_cred *p2m_cred_identify(const p2m_account *acct, const p2m_job *job, GError 
  * P2M_E_TOKEN_UNAVAILABLE, P2M_E_STORE, P2M_E_NO_CREDENTIAL) and
  * P2M_E_UNPROVEN.
  */
-gboolean p2m_cred_fetch(p2m_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error);
+gboolean bk_cred_fetch(bk_cred *c, const p2m_config *cfg, const p2m_account *acct, GError **error);
 
-void p2m_cred_free(p2m_cred *c);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_cred, p2m_cred_free)
+void bk_cred_free(bk_cred *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(bk_cred, bk_cred_free)
 
-#endif /* P2M_CREDENTIAL_H */
+#endif /* BK_CREDENTIAL_H */

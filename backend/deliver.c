@@ -31,16 +31,16 @@ typedef struct {
 	p2m_job                *job;
 	const p2m_catalog      *cat;
 	volatile sig_atomic_t  *cancel;
-	p2m_outcome            *out;
+	bk_outcome            *out;
 	p2m_config             *cfg;
 	const p2m_account      *acct;
-	p2m_cred               *cred;
-	p2m_source             *src;
+	bk_cred               *cred;
+	bk_source             *src;
 	GBytes                 *ca;
 	p2m_pace               *pace;
 	int                     rejected_fd;  /* the identity's .rejected file, opened as root; -1 */
 	gboolean                forced;       /* this run's token was refreshed because Graph rejected the last */
-	p2m_attempt            *attempt;
+	bk_attempt            *attempt;
 	gboolean                already_sent;  /* an earlier attempt had it accepted: send nothing */
 } run;
 
@@ -48,7 +48,7 @@ typedef struct {
 static gboolean
 fail(run *r, GError *err)
 {
-	p2m_outcome_fail(r->out, err);
+	bk_outcome_fail(r->out, err);
 	g_error_free(err);
 	return FALSE;
 }
@@ -75,13 +75,13 @@ open_message(run *r)
 {
 	GError *err = NULL;
 
-	if ((r->cred = p2m_cred_identify(r->acct, r->job, &err)) == NULL)
+	if ((r->cred = bk_cred_identify(r->acct, r->job, &err)) == NULL)
 		return fail(r, err);
 	r->out->sender = g_strdup(r->cred->sender);
 	r->out->per_user = (r->cred->refine & P2M_REFINE_PER_USER) != 0;
-	if ((r->src = p2m_source_open(r->job, r->cred->sender, r->acct->from_name, &err)) == NULL)
+	if ((r->src = bk_source_open(r->job, r->cred->sender, r->acct->from_name, &err)) == NULL)
 		return fail(r, err);
-	r->out->recipients = g_strdupv((char **) p2m_source_recipients(r->src));
+	r->out->recipients = g_strdupv((char **) bk_source_recipients(r->src));
 	return TRUE;
 }
 
@@ -89,7 +89,7 @@ open_message(run *r)
 static gboolean
 check_recipients(run *r)
 {
-	const char *const *rcpt = p2m_source_recipients(r->src);
+	const char *const *rcpt = bk_source_recipients(r->src);
 	const char *const *allowed = (const char *const *) r->acct->allowed_recipients;
 	const char *domain = p2m_addr_domain(r->cred->sender);
 	const char *denied = p2m_addr_first_denied(rcpt, allowed, domain);
@@ -120,8 +120,8 @@ static gboolean
 check_size(run *r)
 {
 	guint64 limit = r->acct->max_message_size;
-	guint64 exact = p2m_source_message_size(r->src);
-	guint64 least = p2m_job_input_is_message(r->job) ? p2m_source_document_size(r->src) : 0;
+	guint64 exact = bk_source_message_size(r->src);
+	guint64 least = p2m_job_input_is_message(r->job) ? bk_source_document_size(r->src) : 0;
 
 	if (limit == 0 || (exact <= limit && least <= limit))
 		return TRUE;
@@ -145,10 +145,10 @@ on_pace_wait(void *ctx, gboolean busy_connections, gint64 until_ms)
 	const char *rate_args[] = { r->cred->username, n, until, NULL };
 
 	if (busy_connections)
-		p2m_report_info(r->cat, "Waiting for one of the %s connections allowed for %s (max_connections)",
+		bk_report_info(r->cat, "Waiting for one of the %s connections allowed for %s (max_connections)",
 		                conn_args);
 	else
-		p2m_report_info(r->cat, "%s has sent its %s messages for this minute; waiting until %s "
+		bk_report_info(r->cat, "%s has sent its %s messages for this minute; waiting until %s "
 		                "(max_messages_per_minute)", rate_args);
 }
 
@@ -159,14 +159,14 @@ take_pace(run *r)
 	p2m_pace_request req = {
 		.state_dir = r->cfg->state_dir, .mailbox = r->cred->username,
 		.max_connections = r->acct->max_connections, .max_per_minute = r->acct->max_messages_per_minute,
-		.max_wait_s = P2M_DELIVER_SLOT_WAIT_S, .cancel = r->cancel, .on_wait = on_pace_wait, .ctx = r,
+		.max_wait_s = BK_DELIVER_SLOT_WAIT_S, .cancel = r->cancel, .on_wait = on_pace_wait, .ctx = r,
 	};
 	GError *err = NULL;
 
 	if ((r->pace = p2m_pace_acquire(&req, &err)) == NULL)
 		return fail(r, err);
 	if (p2m_pace_warning(r->pace) != NULL)
-		p2m_report_line("INFO", p2m_pace_warning(r->pace));
+		bk_report_line("INFO", p2m_pace_warning(r->pace));
 	return TRUE;
 }
 
@@ -208,7 +208,7 @@ read_rejected(const char *path)
 	return g_strdup(buf);
 }
 
-/* After p2m_cred_fetch, so that a job user is proven before any refresh. */
+/* After bk_cred_fetch, so that a job user is proven before any refresh. */
 static gboolean
 renew_rejected(run *r)
 {
@@ -281,7 +281,7 @@ begin_attempt(run *r)
 	GError *err = NULL;
 
 	g_strdelimit(fp, "\r\n", ' ');
-	r->attempt = p2m_attempt_begin(r->cfg->state_dir, j->printer, j->id, fp, r->acct->timeout_s + 10,
+	r->attempt = bk_attempt_begin(r->cfg->state_dir, j->printer, j->id, fp, r->acct->timeout_s + 10,
 	                               r->cancel, &sent, &err);
 	if (r->attempt == NULL)
 		return fail(r, err);
@@ -303,7 +303,7 @@ prepare_as_root(run *r)
 		return FALSE;
 	if (r->already_sent)
 		return TRUE;
-	if (!p2m_cred_fetch(r->cred, r->cfg, r->acct, &err)) {
+	if (!bk_cred_fetch(r->cred, r->cfg, r->acct, &err)) {
 		p2m_fail_refine(err, r->cred->refine);
 		return fail(r, err);
 	}
@@ -317,7 +317,7 @@ prepare_as_root(run *r)
 	if (!take_pace(r))
 		return FALSE;
 	open_rejected(r);
-	if (!p2m_privs_drop(&err))
+	if (!bk_privs_drop(&err))
 		return fail(r, err);
 	return TRUE;
 }
@@ -329,8 +329,8 @@ announce(run *r)
 	g_autofree char *server = g_strdup_printf("%s:%u", r->acct->server, (unsigned) r->acct->port);
 	const char *args[] = { to, server, NULL };
 
-	p2m_report_info(r->cat, "Sending to %s through %s", args);
-	p2m_report_line("STATE", "+connecting-to-device");
+	bk_report_info(r->cat, "Sending to %s through %s", args);
+	bk_report_line("STATE", "+connecting-to-device");
 }
 
 /* A failed transfer: the error carries the reply's rule; what the backend
@@ -390,12 +390,12 @@ send_graph(run *r)
 	req.ca_pem = r->ca;
 	req.bearer = r->cred->bearer;
 	req.mailbox = r->cred->sender;
-	req.read = p2m_source_read;
+	req.read = bk_source_read;
 	req.read_ctx = r->src;
 	req.cancel = r->cancel;
 	req.max_size = r->acct->max_message_size;
-	p2m_report_info(r->cat, "Sending to %s through %s", args);
-	p2m_report_line("STATE", "+connecting-to-device");
+	bk_report_info(r->cat, "Sending to %s through %s", args);
+	bk_report_line("STATE", "+connecting-to-device");
 	if (p2m_graph_send(&req, &res, &err)) {
 		r->out->err = P2M_OK;
 		r->out->final_reply = g_strdup_printf("202 Accepted by Microsoft Graph %s", res.draft_path ? "send" : "sendMail");
@@ -404,7 +404,7 @@ send_graph(run *r)
 		classify_graph(r, &res, err);
 	}
 	r->out->bytes = res.bytes;
-	p2m_report_line("STATE", "-connecting-to-device");
+	bk_report_line("STATE", "-connecting-to-device");
 	p2m_graph_result_clear(&res);
 }
 
@@ -421,16 +421,16 @@ send_message(run *r)
 	req.password = r->cred->password;
 	req.bearer = r->cred->bearer;
 	req.mail_from = r->cred->sender;
-	req.rcpt = p2m_source_recipients(r->src);
-	req.read = p2m_source_read;
+	req.rcpt = bk_source_recipients(r->src);
+	req.read = bk_source_read;
 	req.read_ctx = r->src;
 	req.cancel = r->cancel;
-	req.size = p2m_source_message_size(r->src);
+	req.size = bk_source_message_size(r->src);
 	req.max_size = r->acct->max_message_size;
 	req.timeout_s = r->acct->timeout_s;
 	announce(r);
 	if (p2m_smtp_send(&req, &res, &err)) {
-		p2m_attempt_sent(r->attempt, res.final_reply);
+		bk_attempt_sent(r->attempt, res.final_reply);
 		r->out->err = P2M_OK;
 		r->out->final_reply = g_strdup(res.final_reply);
 	} else {
@@ -439,12 +439,12 @@ send_message(run *r)
 	r->out->bytes = res.bytes;
 	/* Counted against the minute once any of the message went out. */
 	p2m_pace_done(g_steal_pointer(&r->pace), r->out->err == P2M_OK || res.bytes > 0);
-	p2m_report_line("STATE", "-connecting-to-device");
+	bk_report_line("STATE", "-connecting-to-device");
 	p2m_smtp_result_clear(&res);
 }
 
 void
-p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, p2m_outcome *out)
+bk_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, bk_outcome *out)
 {
 	run r = { .job = job, .cat = cat, .cancel = cancel, .out = out, .rejected_fd = -1 };
 
@@ -456,10 +456,10 @@ p2m_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel,
 			send_message(&r);
 	}
 	/* Secrets go first: nothing after this needs them. */
-	p2m_cred_free(r.cred);
+	bk_cred_free(r.cred);
 	p2m_pace_done(r.pace, FALSE);
-	p2m_attempt_end(r.attempt);
-	p2m_source_free(r.src);
+	bk_attempt_end(r.attempt);
+	bk_source_free(r.src);
 	if (r.ca != NULL)
 		g_bytes_unref(r.ca);
 	if (r.rejected_fd >= 0)

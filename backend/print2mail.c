@@ -57,7 +57,7 @@ discover(void)
 {
 	g_autoptr(p2m_config) cfg = p2m_config_load(NULL, NULL);
 
-	p2m_report_devices(cfg);
+	bk_report_devices(cfg);
 	return CUPS_BACKEND_OK;
 }
 
@@ -67,7 +67,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(p2m_job) job = NULL;
 	p2m_catalog *cat = NULL;
-	p2m_outcome outcome = { 0 };
+	bk_outcome outcome = { 0 };
 	int status;
 
 	/* First: the root phase reads passwords and tokens, and a core file or
@@ -78,16 +78,16 @@ main(int argc, char **argv)
 	if (argc == 1)
 		return discover();
 	if ((job = p2m_job_new(argc, argv, NULL, &err)) == NULL) {
-		p2m_report_line("ERROR", err->message);
+		bk_report_line("ERROR", err->message);
 		return p2m_class_to_cups(p2m_fail_class(err));
 	}
-	p2m_debug_set_sink(p2m_report_debug, NULL);
+	p2m_debug_set_sink(bk_report_debug, NULL);
 	cat = p2m_i18n_load(job->lang, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	p2m_deliver(job, cat, &canceled, &outcome);
-	status = p2m_report_outcome(&outcome, job, cat);
-	p2m_report_syslog(&outcome, job);
-	p2m_outcome_clear(&outcome);
+	bk_deliver(job, cat, &canceled, &outcome);
+	status = bk_report_outcome(&outcome, job, cat);
+	bk_report_syslog(&outcome, job);
+	bk_outcome_clear(&outcome);
 	p2m_i18n_free(cat);
 	curl_global_cleanup();
 	return status;

@@ -16,8 +16,8 @@
 #include "privs.h"
 
 gboolean
-p2m_privs_drop(GError **error)
+bk_privs_drop(GError **error)
 {
 	/* The same drop as the token request's child: one implementation. */
-	return p2m_unpriv_drop(P2M_PRIVS_USER, error);
+	return p2m_unpriv_drop(BK_PRIVS_USER, error);
 }

@@ -26,7 +26,7 @@
 /* ---- outcome ------------------------------------------------------------------ */
 
 void
-p2m_outcome_clear(p2m_outcome *o)
+bk_outcome_clear(bk_outcome *o)
 {
 	if (o == NULL)
 		return;
@@ -40,7 +40,7 @@ p2m_outcome_clear(p2m_outcome *o)
 }
 
 void
-p2m_outcome_fail(p2m_outcome *o, const GError *err)
+bk_outcome_fail(bk_outcome *o, const GError *err)
 {
 	o->err = err->domain == P2M_ERROR ? (p2m_error) err->code : P2M_E_INTERNAL;
 	o->rule = o->err == P2M_E_CANCELED ? NULL : p2m_fail_rule(err);
@@ -51,14 +51,14 @@ p2m_outcome_fail(p2m_outcome *o, const GError *err)
 /* A refusal of the job user's own sign-in or mailbox, which an admin fixes
  * for that user while everyone else's jobs go on. */
 static gboolean
-held_for_user(const p2m_outcome *o)
+held_for_user(const bk_outcome *o)
 {
 	return o->per_user && o->rule != NULL && o->rule->cls == P2M_CLASS_ACCOUNT &&
 	       (o->err == P2M_E_SMTP || o->err == P2M_E_TOKEN);
 }
 
 p2m_class
-p2m_outcome_class(const p2m_outcome *o)
+bk_outcome_class(const bk_outcome *o)
 {
 	if (o->err == P2M_OK || o->err == P2M_E_CANCELED)
 		return P2M_CLASS_NONE;
@@ -70,7 +70,7 @@ p2m_outcome_class(const p2m_outcome *o)
 /* ---- lines for cupsd ------------------------------------------------------------ */
 
 void
-p2m_report_line(const char *prefix, const char *text)
+bk_report_line(const char *prefix, const char *text)
 {
 	g_autofree char *line = p2m_job_clean_line(text, LINE_MAX_BYTES);
 
@@ -78,18 +78,18 @@ p2m_report_line(const char *prefix, const char *text)
 }
 
 void
-p2m_report_debug(const char *line, void *ctx)
+bk_report_debug(const char *line, void *ctx)
 {
 	(void) ctx;
-	p2m_report_line("DEBUG", line);
+	bk_report_line("DEBUG", line);
 }
 
 void
-p2m_report_info(const p2m_catalog *cat, const char *msgid, const char *const *args)
+bk_report_info(const p2m_catalog *cat, const char *msgid, const char *const *args)
 {
 	g_autofree char *text = p2m_job_fill(p2m_i18n_get(cat, msgid), args);
 
-	p2m_report_line("INFO", text);
+	bk_report_line("INFO", text);
 }
 
 /* S cut to at most MAX bytes on a character boundary, "…" marking a cut. */
@@ -108,12 +108,12 @@ cut_utf8(const char *s, gsize max)
 
 /* The quoted part: the server's words under a label, or the local detail. */
 static char *
-quote_text(const p2m_outcome *o, const p2m_catalog *cat, gsize budget)
+quote_text(const bk_outcome *o, const p2m_catalog *cat, gsize budget)
 {
 	const char *label = o->reply != NULL ? p2m_i18n_get(cat, "The mail server said: %s") : "%s";
 	const char *empty[] = { "\"\"", NULL };
 	g_autofree char *frame = p2m_job_fill(label, empty);
-	g_autofree char *clean = p2m_job_clean_line(o->reply != NULL ? o->reply : o->detail, P2M_REPORT_ERROR_MAX);
+	g_autofree char *clean = p2m_job_clean_line(o->reply != NULL ? o->reply : o->detail, BK_REPORT_ERROR_MAX);
 	g_autofree char *inner = NULL;
 	g_autofree char *quoted = NULL;
 	const char *args[2] = { NULL, NULL };
@@ -127,12 +127,12 @@ quote_text(const p2m_outcome *o, const p2m_catalog *cat, gsize budget)
 }
 
 char *
-p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat)
+bk_report_error_text(const bk_outcome *o, const p2m_job *job, const p2m_catalog *cat)
 {
 	const p2m_rule *r = o->rule != NULL ? o->rule : p2m_rules_for_error(o->err);
 	g_autofree char *rule_fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, job->id);
 	g_autofree char *release = held_for_user(o) ?
-		p2m_rules_format(p2m_i18n_get(cat, P2M_REPORT_HELD_FOR_USER), job->printer, job->id) : NULL;
+		p2m_rules_format(p2m_i18n_get(cat, BK_REPORT_HELD_FOR_USER), job->printer, job->id) : NULL;
 	g_autofree char *fix = release != NULL ? g_strconcat(rule_fix, " ", release, NULL) : g_strdup(rule_fix);
 	const char *url_args[] = { r->url, NULL };
 	g_autofree char *more = p2m_job_fill(p2m_i18n_get(cat, "More: %s"), url_args);
@@ -141,10 +141,10 @@ p2m_report_error_text(const p2m_outcome *o, const p2m_job *job, const p2m_catalo
 	GString *out = g_string_new(fix);
 
 	/* The fix is never cut; the quote gets what is left of the budget. */
-	quote = quote_text(o, cat, used + 1 < P2M_REPORT_ERROR_MAX ? P2M_REPORT_ERROR_MAX - used - 1 : 0);
+	quote = quote_text(o, cat, used + 1 < BK_REPORT_ERROR_MAX ? BK_REPORT_ERROR_MAX - used - 1 : 0);
 	if (*quote != '\0')
 		g_string_append_printf(out, " %s", quote);
-	if (out->len + 1 + strlen(more) <= P2M_REPORT_ERROR_MAX || out->len == strlen(fix))
+	if (out->len + 1 + strlen(more) <= BK_REPORT_ERROR_MAX || out->len == strlen(fix))
 		g_string_append_printf(out, " %s", more);
 	return g_string_free(out, FALSE);
 }
@@ -174,7 +174,7 @@ clear_reasons(char **ours, const char *keep, gboolean errors_only)
  * the CUPS 2.4 web UI shows no reason text: a pending warning goes last,
  * with its date and its fix, or the admin only ever reads "Sent to ...". */
 static void
-report_warning(const p2m_outcome *o, const p2m_catalog *cat)
+report_warning(const bk_outcome *o, const p2m_catalog *cat)
 {
 	g_autoptr(GDateTime) until = o->warning_until > 0 ? g_date_time_new_from_unix_utc(o->warning_until) : NULL;
 	g_autofree char *date = until != NULL ? g_date_time_format(until, "%Y-%m-%d") : g_strdup("?");
@@ -185,11 +185,11 @@ report_warning(const p2m_outcome *o, const p2m_catalog *cat)
 		return;
 	fix = p2m_rules_format(p2m_i18n_get(cat, o->warning->message), NULL, NULL);
 	args[1] = fix;
-	p2m_report_info(cat, "Expires on %s: %s", args);
+	bk_report_info(cat, "Expires on %s: %s", args);
 }
 
 static void
-report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
+report_delivered(const bk_outcome *o, const p2m_catalog *cat, char **ours)
 {
 	g_autofree char *to = o->recipients != NULL ? g_strjoinv(", ", o->recipients) : g_strdup("");
 	const char *kw = o->warning != NULL ? o->warning->keyword : NULL;
@@ -206,15 +206,15 @@ report_delivered(const p2m_outcome *o, const p2m_catalog *cat, char **ours)
 	else
 		id = g_strdup(o->final_reply != NULL ? o->final_reply : "-");
 	args[1] = id;
-	p2m_report_info(cat, "Sent to %s (message %s).", args);
+	bk_report_info(cat, "Sent to %s (message %s).", args);
 	report_warning(o, cat);
 }
 
 int
-p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *cat)
+bk_report_outcome(const bk_outcome *o, const p2m_job *job, const p2m_catalog *cat)
 {
 	g_auto(GStrv) ours = p2m_job_our_reasons(job);
-	p2m_class cls = p2m_outcome_class(o);
+	p2m_class cls = bk_outcome_class(o);
 	g_autofree char *text = NULL;
 
 	if (o->err == P2M_OK) {
@@ -228,7 +228,7 @@ p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *
 		 * stopping the whole cups.service cgroup on restart) reaches us
 		 * while the job is still "processing", and OK would record an
 		 * undelivered job as completed.  RETRY keeps it; DESIGN-NOTES 17. */
-		p2m_report_line("INFO", p2m_i18n_get(cat, p2m_error_message(P2M_E_CANCELED)));
+		bk_report_line("INFO", p2m_i18n_get(cat, p2m_error_message(P2M_E_CANCELED)));
 		return p2m_class_to_cups(P2M_CLASS_TRANSIENT);
 	}
 	if (cls == P2M_CLASS_ACCOUNT && o->rule != NULL) {
@@ -239,8 +239,8 @@ p2m_report_outcome(const p2m_outcome *o, const p2m_job *job, const p2m_catalog *
 	if (cls == P2M_CLASS_USER)
 		fprintf(stderr, "ATTR: auth-info-required=username,password\n");
 	/* The one ERROR line, and nothing above DEBUG after it (cups.md §0). */
-	text = p2m_report_error_text(o, job, cat);
-	p2m_report_line("ERROR", text);
+	text = bk_report_error_text(o, job, cat);
+	bk_report_line("ERROR", text);
 	return p2m_class_to_cups(cls);
 }
 
@@ -278,9 +278,9 @@ reply_codes(const char *reply)
 }
 
 static char *
-syslog_text(const p2m_outcome *o, const p2m_job *job)
+syslog_text(const bk_outcome *o, const p2m_job *job)
 {
-	p2m_class cls = p2m_outcome_class(o);
+	p2m_class cls = bk_outcome_class(o);
 	GString *s = g_string_new(NULL);
 	g_autofree char *to = o->recipients != NULL ? g_strjoinv(",", o->recipients) : NULL;
 	g_autofree char *codes = reply_codes(o->err == P2M_OK ? o->final_reply : o->reply);
@@ -325,11 +325,11 @@ send_datagram(const char *path, int pri, const char *msg)
 }
 
 void
-p2m_report_syslog(const p2m_outcome *o, const p2m_job *job)
+bk_report_syslog(const bk_outcome *o, const p2m_job *job)
 {
 	g_autofree char *msg = syslog_text(o, job);
 	const char *sock = g_getenv("PRINT2MAIL_SYSLOG_SOCKET");
-	p2m_class cls = p2m_outcome_class(o);
+	p2m_class cls = bk_outcome_class(o);
 	int pri = cls == P2M_CLASS_NONE ? LOG_INFO : cls == P2M_CLASS_ACCOUNT ? LOG_ERR : LOG_WARNING;
 
 	if (sock != NULL && *sock != '\0') {
@@ -357,7 +357,7 @@ append_quoted(GString *out, const char *s)
 }
 
 void
-p2m_report_devices(const p2m_config *cfg)
+bk_report_devices(const p2m_config *cfg)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
 	const char *p;

@@ -16,7 +16,7 @@
 
 #define READ_CHUNK 32768
 
-struct p2m_source {
+struct bk_source {
 	int            fd;
 	gboolean       own_fd;
 	guint64        size;       /* a file's size (what is left to read), 0 when unknown */
@@ -34,7 +34,7 @@ struct p2m_source {
 };
 
 void
-p2m_source_free(p2m_source *s)
+bk_source_free(bk_source *s)
 {
 	if (s == NULL)
 		return;
@@ -50,7 +50,7 @@ p2m_source_free(p2m_source *s)
 
 /* The document: the spool file cupsd names in argv[6], else standard input. */
 static gboolean
-open_document(p2m_source *s, const char *path, GError **error)
+open_document(bk_source *s, const char *path, GError **error)
 {
 	struct stat st;
 
@@ -85,7 +85,7 @@ open_document(p2m_source *s, const char *path, GError **error)
 
 /* Read into S->pending until the empty line that ends the headers. */
 static gssize
-read_header_block(p2m_source *s, GError **error)
+read_header_block(bk_source *s, GError **error)
 {
 	guint8 chunk[READ_CHUNK];
 	gsize scanned = 0;
@@ -140,7 +140,7 @@ join_recipients(char **to, char **cc)
 }
 
 static gboolean
-open_message(p2m_source *s, GError **error)
+open_message(bk_source *s, GError **error)
 {
 	g_autofree char *from = NULL;
 	g_auto(GStrv) to = NULL;
@@ -175,10 +175,10 @@ open_message(p2m_source *s, GError **error)
 	return TRUE;
 }
 
-p2m_source *
-p2m_source_open(const p2m_job *job, const char *from, const char *from_name, GError **error)
+bk_source *
+bk_source_open(const p2m_job *job, const char *from, const char *from_name, GError **error)
 {
-	g_autoptr(p2m_source) s = g_new0(p2m_source, 1);
+	g_autoptr(bk_source) s = g_new0(bk_source, 1);
 	p2m_compose_info info;
 
 	s->fd = -1;
@@ -195,13 +195,13 @@ p2m_source_open(const p2m_job *job, const char *from, const char *from_name, GEr
 }
 
 const char *const *
-p2m_source_recipients(const p2m_source *s)
+bk_source_recipients(const bk_source *s)
 {
 	return (const char *const *) s->rcpt;
 }
 
 guint64
-p2m_source_document_size(const p2m_source *s)
+bk_source_document_size(const bk_source *s)
 {
 	return s->size;
 }
@@ -210,7 +210,7 @@ p2m_source_document_size(const p2m_source *s)
  * none starts with ".", so dot-stuffing adds nothing on the wire either.
  * One passed through may have such lines, and bare LFs. */
 guint64
-p2m_source_message_size(const p2m_source *s)
+bk_source_message_size(const bk_source *s)
 {
 	if (s->composer == NULL || !s->regular)
 		return 0;
@@ -223,7 +223,7 @@ p2m_source_message_size(const p2m_source *s)
  * The composer reads the document ahead of what it hands out, so growth
  * shows before libcurl has taken the announced number of bytes. */
 static gboolean
-document_kept_size(const p2m_source *s, gssize n, GError **error)
+document_kept_size(const bk_source *s, gssize n, GError **error)
 {
 	guint64 got = p2m_compose_document_bytes(s->composer);
 
@@ -238,7 +238,7 @@ document_kept_size(const p2m_source *s, gssize n, GError **error)
 /* The line in S->line ended: is it the close delimiter (transport padding
  * allowed after it, RFC 2046)? */
 static void
-end_line(p2m_source *s)
+end_line(bk_source *s)
 {
 	gsize n = MIN(s->line_len, sizeof(s->line)), k = strlen(s->close);
 
@@ -250,7 +250,7 @@ end_line(p2m_source *s)
 }
 
 static void
-track_line(p2m_source *s, char c)
+track_line(bk_source *s, char c)
 {
 	if (c == '\n') {
 		end_line(s);
@@ -265,7 +265,7 @@ track_line(p2m_source *s, char c)
  * came was cut short (the composer died): fail the read, so the transfer is
  * abandoned before the final "." and the server accepts nothing. */
 static gboolean
-complete_at_eof(p2m_source *s, GError **error)
+complete_at_eof(bk_source *s, GError **error)
 {
 	if (s->close == NULL || s->closed)
 		return TRUE;
@@ -281,7 +281,7 @@ complete_at_eof(p2m_source *s, GError **error)
 /* Pass the message through, turning bare LF into CRLF (SMTP wants CRLF;
  * libcurl's own conversion would double an existing CR). */
 static gssize
-read_through(p2m_source *s, char *buf, gsize len, GError **error)
+read_through(bk_source *s, char *buf, gsize len, GError **error)
 {
 	guint8 in[READ_CHUNK];
 	gsize want = MIN(len / 2, sizeof(in)), got = 0, out = 0, i;
@@ -315,9 +315,9 @@ read_through(p2m_source *s, char *buf, gsize len, GError **error)
 }
 
 gssize
-p2m_source_read(void *source, char *buf, gsize len, GError **error)
+bk_source_read(void *source, char *buf, gsize len, GError **error)
 {
-	p2m_source *s = source;
+	bk_source *s = source;
 	gssize n;
 
 	if (s->composer == NULL)
