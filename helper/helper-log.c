@@ -6,15 +6,27 @@
 #include <stdio.h>
 
 #include "helper-log.h"
+#include "p2m-debug.h"
 
 static gboolean to_stderr;
 static GMutex log_lock;
 
+/* The library's transcript (token requests, SMTP tests, timings; never a
+ * secret) at LOG_DEBUG.  Forked children inherit it: the unprivileged ones
+ * that make the requests log under their own pid. */
+static void
+debug_sink(const char *line, void *ctx)
+{
+	helper_log(LOG_DEBUG, "%s", line);
+}
+
 void
-helper_log_init(gboolean foreground)
+helper_log_init(gboolean foreground, gboolean debug)
 {
 	to_stderr = foreground;
 	openlog("print2mail-helper", LOG_PID, LOG_DAEMON);
+	if (debug)
+		p2m_debug_set_sink(debug_sink, NULL);
 }
 
 void
@@ -30,6 +42,7 @@ helper_log(int priority, const char *fmt, ...)
 	syslog(priority, "%s", line);
 	if (to_stderr)
 		fprintf(stderr, "print2mail-helper: %s%s\n",
-		        priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " : "", line);
+		        priority <= LOG_ERR ? "error: " : priority == LOG_WARNING ? "warning: " :
+		        priority == LOG_DEBUG ? "debug: " : "", line);
 	g_mutex_unlock(&log_lock);
 }

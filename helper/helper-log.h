@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <syslog.h>
 
-void helper_log_init(gboolean foreground);
+void helper_log_init(gboolean foreground, gboolean debug);
 /* One line at PRIORITY (LOG_ERR, LOG_WARNING, LOG_INFO).  Never pass a secret. */
 void helper_log(int priority, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

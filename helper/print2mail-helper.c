@@ -89,10 +89,12 @@ serve(p2m_config *cfg)
 int
 main(int argc, char **argv)
 {
-	gboolean foreground = FALSE, version = FALSE;
+	gboolean foreground = FALSE, debug = FALSE, version = FALSE;
 	g_autofree char *config_path = NULL;
 	GOptionEntry entries[] = {
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Log to stderr as well as syslog", NULL },
+		{ "debug", 'd', 0, G_OPTION_ARG_NONE, &debug,
+		  "Also log each token request and its timing (LOG_DEBUG; never a secret)", NULL },
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "Configuration file (default: $PRINT2MAIL_CONF or " P2M_CONF_FILE ")", "FILE" },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
@@ -114,7 +116,7 @@ main(int argc, char **argv)
 		printf("print2mail-helper %s\n", PACKAGE_VERSION);
 		return EXIT_SUCCESS;
 	}
-	helper_log_init(foreground);
+	helper_log_init(foreground, debug);
 	if ((cfg = p2m_config_load(config_path, &error)) == NULL) {
 		helper_log(LOG_ERR, "%s", error->message);
 		return EXIT_FAILURE;

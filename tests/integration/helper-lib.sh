@@ -39,9 +39,9 @@ wait_for() {
 	return 0
 }
 
-# start_helper: print2mail-helper in the foreground, log in $T/helper.log; waits for its socket.
+# start_helper [OPTION...]: print2mail-helper in the foreground, log in $T/helper.log; waits for its socket.
 start_helper() {
-	"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
+	"$HELPER" --foreground --config "$PRINT2MAIL_CONF" "$@" >>"$T/helper.log" 2>&1 &
 	HELPER_PID=$!
 	P2M_PIDS="$P2M_PIDS $HELPER_PID"
 	wait_for 10 test -S "$T/run/helper.sock" || { echo "Bail out! helper did not start"; cat "$T/helper.log" >&2; exit 1; }

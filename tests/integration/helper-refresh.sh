@@ -42,4 +42,18 @@ is "$perms" "" "no file or directory in the store is accessible by others"
 ls -l "$T/run/helper.sock" | grep -q '^srw-rw-rw-'
 ok $? "the socket is 0666 (authorization is by peer uid)"
 no_token_in "$(cat "$T/helper.log")" "the helper log holds no token or secret"
+
+# --debug: each token request in the log, from the unprivileged child, and
+# still no token, secret or form body.
+stop_helper
+: >"$T/helper.log"
+rm -f "$T/state/tokens/scanner.json"
+start_helper --debug
+wait_for 10 grep -q 'debug: oauth: HTTP 200' "$T/helper.log"
+ok $? "--debug: the token request's answer is logged"
+like "$(cat "$T/helper.log")" "debug: oauth: POST https://127\.0\.0\.1:$TOKEN_PORT/[^ ]*/token grant_type=client_credentials scope=" \
+	"--debug: the endpoint, grant and scope are logged"
+unlike "$(cat "$T/helper.log")" 'client_secret=|client_assertion=' "--debug: no form body in the log"
+no_token_in "$(cat "$T/helper.log")" "--debug: the log holds no token or secret"
+stop_helper
 done_testing
