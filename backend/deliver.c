@@ -276,7 +276,7 @@ begin_attempt(run *r)
 {
 	const p2m_job *j = r->job;
 	g_autofree char *fp = g_strjoin("|", j->user, j->title, j->mailto ? j->mailto : "", j->mailcc ? j->mailcc : "",
-	                                j->mail_subject ? j->mail_subject : "", NULL);
+	                                j->mail_subject ? j->mail_subject : "", j->uuid ? j->uuid : "", NULL);
 	char *sent = NULL;
 	GError *err = NULL;
 

@@ -270,6 +270,7 @@ p2m_job_free(p2m_job *job)
 	g_free(job->mailto);
 	g_free(job->mailcc);
 	g_free(job->mail_subject);
+	g_free(job->uuid);
 	p2m_uri_free(job->uri);
 	g_strfreev(job->to);
 	g_strfreev(job->cc);
@@ -290,13 +291,20 @@ job_id_ok(const char *id)
 static void
 read_options(p2m_job *job, const char *opts)
 {
-	g_autofree char *subject = NULL;
+	g_autofree char *subject = NULL, *uuid = NULL;
 
 	job->mailto = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mailto");
 	job->mailcc = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mailcc");
 	subject = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "mail-subject");
 	if (subject != NULL)
 		job->mail_subject = p2m_job_clean_line(subject, P2M_JOB_TITLE_MAX);
+	/* cupsd passes every job its own job-uuid: what tells a restarted job
+	 * from a new one that got the same job id (ids start again at 1 when
+	 * the spool is emptied). */
+	uuid = p2m_options_get(opts, P2M_JOB_OPTIONS_MAX, "job-uuid");
+	if (uuid != NULL && *uuid != '\0' && strlen(uuid) <= P2M_JOB_UUID_MAX &&
+	    strspn(uuid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-") == strlen(uuid))
+		job->uuid = g_steal_pointer(&uuid);
 }
 
 static char **

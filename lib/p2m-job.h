@@ -19,6 +19,7 @@
 #define P2M_JOB_TITLE_MAX    255   /* subject / title bytes kept (IPP name(MAX)) */
 #define P2M_JOB_USER_MAX     255   /* job user bytes kept */
 #define P2M_JOB_OPTIONS_MAX  (64 * 1024) /* argv[5] bytes parsed */
+#define P2M_JOB_UUID_MAX     128         /* a job-uuid longer than this is ignored */
 
 /* What the device URI says: print2mail://ACCOUNT[/][?to=ADDR[,ADDR]]. */
 typedef struct {
@@ -54,6 +55,7 @@ typedef struct {
 	char      *mailto;        /* "mailto" option, or NULL */
 	char      *mailcc;        /* "mailcc" option, or NULL */
 	char      *mail_subject;  /* "mail-subject" option, one line, capped, or NULL */
+	char      *uuid;          /* "job-uuid" option (cupsd's urn:uuid:...), or NULL */
 	/* what the mail says, filled by p2m_job_prepare() */
 	p2m_uri   *uri;
 	char     **to;

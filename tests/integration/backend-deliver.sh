@@ -117,6 +117,22 @@ is "$(mail_count)" "$((N + 5))" "5 jobs at once: 5 messages"
 MAXC=$(tail -n 5 "$SPOOL/sessions.jsonl" | "$PYTHON3" -c 'import json,sys; print(max(json.loads(l).get("concurrent_same_user", 0) for l in sys.stdin))')
 ok "$([ "$MAXC" -le 3 ]; echo $?)" "5 jobs at once: never more than 3 sessions for the mailbox (saw $MAXC)"
 
+# ---- 7b. a job the server accepted is not sent again when cupsd restarts it,
+# but a new job that got the same job id (ids start again at 1 when the spool
+# is emptied) is: cupsd's job-uuid tells them apart ----
+smtp_script "{\"users\": {\"scanner@contoso.com\": \"$PASSWORD\"}}"
+N=$(mail_count)
+U1="job-uuid=urn:uuid:0a1b2c3d-0000-4000-8000-000000000091"
+U2="job-uuid=urn:uuid:0a1b2c3d-0000-4000-8000-000000000092"
+run_backend "print2mail://scanner?to=bob@contoso.com" 91 alice "Scan" "$U1 job-originating-host-name=localhost" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "job 91: delivered"
+run_backend "print2mail://scanner?to=bob@contoso.com" 91 alice "Scan" "$U1 job-originating-host-name=localhost" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "job 91 restarted (same job-uuid): reported delivered"
+is "$(mail_count)" "$((N + 1))" "job 91 restarted (same job-uuid): not sent again"
+run_backend "print2mail://scanner?to=bob@contoso.com" 91 alice "Scan" "$U2 job-originating-host-name=localhost" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "a new job 91 (another job-uuid): exit OK"
+is "$(mail_count)" "$((N + 2))" "a new job 91 (another job-uuid): sent"
+
 # ---- 8. no secret anywhere ----
 unlike "$(cat "$T/all.err" "$T/syslog.txt")" 'Pa55-w0rd|UGE1NS13MHJk' "no password (plain or base64) on stderr or in syslog"
 

@@ -209,6 +209,26 @@ test_job_injected_option(void)
 }
 
 static void
+test_job_uuid(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_auto(GStrv) env = env_of("DEVICE_URI=print2mail://scanner", NULL);
+	char *ok_argv[] = { "x", "7", "bob", "t", "1",
+		"finishings=3 job-uuid=urn:uuid:0a1b2c3d-0000-4000-8000-000000000001 time-at-creation=1", NULL };
+	char *bad_argv[] = { "x", "7", "bob", "t", "1", "job-uuid='urn:uuid:a|b'", NULL };
+	char *none_argv[] = { "x", "7", "bob", "t", "1", "finishings=3", NULL };
+	g_autoptr(p2m_job) a = p2m_job_new(6, ok_argv, env, &err);
+	g_autoptr(p2m_job) b = p2m_job_new(6, bad_argv, env, &err);
+	g_autoptr(p2m_job) c = p2m_job_new(6, none_argv, env, &err);
+
+	g_assert_no_error(err);
+	g_assert_cmpstr(a->uuid, ==, "urn:uuid:0a1b2c3d-0000-4000-8000-000000000001");
+	/* only what a job-uuid can hold: it goes into the attempt record's key */
+	g_assert_null(b->uuid);
+	g_assert_null(c->uuid);
+}
+
+static void
 test_job_no_recipient(void)
 {
 	g_autoptr(GError) err = NULL;
@@ -265,6 +285,7 @@ main(int argc, char **argv)
 	g_test_add_func("/job/argv", test_job_argv);
 	g_test_add_func("/job/mailto-overrides-uri", test_job_mailto_overrides_uri);
 	g_test_add_func("/job/injected-option", test_job_injected_option);
+	g_test_add_func("/job/uuid", test_job_uuid);
 	g_test_add_func("/job/no-recipient", test_job_no_recipient);
 	g_test_add_func("/job/usage", test_job_usage);
 	g_test_add_func("/job/argv0-uri", test_job_argv0_uri);
