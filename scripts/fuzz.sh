@@ -61,6 +61,6 @@ for t in $targets; do
 	if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done
 wait
-cat "$build"/logs/*.summary
+for t in $targets; do cat "$build/logs/$t.summary" 2>/dev/null; done
 n=$(ls "$build/crashes" | wc -l)
 [ "$n" -eq 0 ] || { echo "fuzz.sh: $n crashing input(s) in $build/crashes"; exit 1; }
