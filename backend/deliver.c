@@ -170,11 +170,15 @@ take_pace(run *r)
 	return TRUE;
 }
 
-/* A Graph 401 before expiry (revoked, password reset, CAE) happens after the
- * drop to lp, which cannot write the root-only token store.  The lp side
- * records the rejected token's SHA-256 (never the token) through a
- * descriptor root opened; the next attempt's root phase, finding the cached
- * token's digest there, forces a refresh (DESIGN-NOTES 23). */
+/* A Graph 401 or an SMTP AUTH refusal of a token before it expires (revoked,
+ * password reset, CAE, or a permission granted since it was issued: a token
+ * carries the roles of its issue time) happens after the drop to lp, which
+ * cannot write the root-only token store.  The lp side records the refused
+ * token's SHA-256 (never the token) through a descriptor root opened; the
+ * next attempt's root phase, finding the cached token's digest there, forces
+ * a refresh (DESIGN-NOTES 23): after the fix and cupsenable, the job goes out
+ * with a new token instead of meeting the same refusal until the old one
+ * expires. */
 static char *
 rejected_path(run *r)
 {
@@ -185,9 +189,9 @@ rejected_path(run *r)
 }
 
 static gboolean
-uses_graph_token(run *r)
+uses_token(run *r)
 {
-	return r->acct->transport == P2M_TRANSPORT_GRAPH && r->acct->auth == P2M_AUTH_XOAUTH2;
+	return r->acct->auth == P2M_AUTH_XOAUTH2;
 }
 
 /* The digest recorded by the last attempt, or NULL: at most one line of hex. */
@@ -218,7 +222,7 @@ renew_rejected(run *r)
 	g_autoptr(p2m_token) fresh = NULL;
 	GError *err = NULL;
 
-	if (!uses_graph_token(r) || r->cred->bearer == NULL)
+	if (!uses_token(r) || r->cred->bearer == NULL)
 		return TRUE;
 	path = rejected_path(r);
 	if ((seen = read_rejected(path)) == NULL)
@@ -245,7 +249,7 @@ open_rejected(run *r)
 	g_autofree char *path = NULL;
 	struct stat st;
 
-	if (!uses_graph_token(r))
+	if (!uses_token(r))
 		return;
 	path = rejected_path(r);
 	r->rejected_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -341,6 +345,12 @@ classify(run *r, const p2m_smtp_result *res, GError *err)
 	r->out->stage = p2m_smtp_stage_name(res->stage);
 	r->out->reply = g_strdup(res->reply);
 	/* The server was reached: say what happened, not "cannot be reached". */
+	if (res->stage == P2M_SMTP_STAGE_AUTH && res->reply != NULL && r->cred->bearer != NULL) {
+		g_autofree char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+		                                                      (const guchar *) r->cred->bearer->data,
+		                                                      r->cred->bearer->len);
+		record_rejected(r, digest);
+	}
 	if (err->domain == P2M_ERROR && err->code == P2M_E_CONNECT && res->fault == P2M_NET_LOST)
 		p2m_fail_attach(err, p2m_rules_find("conn-lost"));
 	else if (err->domain == P2M_ERROR && err->code == P2M_E_CONNECT && res->fault == P2M_NET_STALLED)
@@ -433,6 +443,7 @@ send_message(run *r)
 		bk_attempt_sent(r->attempt, res.final_reply);
 		r->out->err = P2M_OK;
 		r->out->final_reply = g_strdup(res.final_reply);
+		record_rejected(r, NULL);
 	} else {
 		classify(r, &res, err);
 	}

@@ -72,6 +72,19 @@ is "$BACKEND_RC" "$RC_STOP" "token refused by SMTP: exit STOP"
 like "$(error_lines)" '535 5\.7\.3 Authentication unsuccessful \[SN2PR00CA0018' "token refused by SMTP: reply quoted verbatim"
 check_one_error "token refused by SMTP"
 like "$(syslog_line 5)" 'job=55 .*code="535 5\.7\.3".*stage=auth' "token refused by SMTP: syslog with code and stage"
+# A token carries the roles of its issue time: after the fix (say, the app
+# given SMTP.SendAsApp) and cupsenable, the cached token would be refused the
+# same way until it expires.  The refused token's digest is recorded, and the
+# next attempt fetches a new one.
+is "$(wc -c <"$T/state/tokens/scanner.json.rejected" 2>/dev/null)" 64 "token refused by SMTP: the refused token's digest recorded"
+smtp_script "{\"token_db\": \"$T/tokend/tokens.jsonl\"}"
+N=$(token_requests client_credentials)
+M=$(mail_count)
+bk_run "$URI" 59 alice "t" "" "$T/doc.pdf"
+is "$BACKEND_RC" "$RC_OK" "after the fix: delivered"
+is "$(token_requests client_credentials)" "$((N + 1))" "after the fix: with a new token, not the refused one"
+is "$(mail_count)" "$((M + 1))" "after the fix: one message"
+is "$(wc -c <"$T/state/tokens/scanner.json.rejected")" 0 "after the fix: the record is cleared"
 
 # Gmail-style refusal: a 334 JSON error challenge before the 535.  libcurl
 # stops at the 334; the job must still read as a refused token, not as a

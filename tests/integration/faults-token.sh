@@ -27,15 +27,20 @@ job_done() {
 	echo "$st"
 }
 seen_in_log() { cups_job_log "$1" | grep -E -- "$2" | head -n 1; }
-# token_files_sane: every file of the token store is whole JSON, root's, 0600,
-# and no temporary file is left beside them.
+# token_files_sane: every token file of the store is whole JSON (beside it at
+# most a refused token's digest), root's, 0600, and no temporary file is left.
 token_files_sane() {
 	local f
 	for f in "$T/state/tokens"/*; do
 		[ -e "$f" ] || continue
-		case "$f" in *.json) ;; *) echo "stray file $f"; return 1 ;; esac
-		"$PYTHON3" -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null ||
-			{ echo "not JSON: $f"; return 1; }
+		case "$f" in
+		*.json)
+			"$PYTHON3" -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null ||
+				{ echo "not JSON: $f"; return 1; } ;;
+		*.json.rejected)   # a refused token's SHA-256, or nothing
+			grep -qvE '^([0-9a-f]{64})?$' "$f" && { echo "not a digest: $f"; return 1; } ;;
+		*) echo "stray file $f"; return 1 ;;
+		esac
 		[ "$(stat -c '%U %a' "$f")" = "root 600" ] || { echo "owner/mode: $(stat -c '%U %a' "$f")"; return 1; }
 	done
 	return 0
