@@ -44,7 +44,7 @@ uninstall-p2m-mo:
 XGETTEXT = xgettext
 MSGMERGE = msgmerge
 P2M_POT_OUT = $(abs_top_srcdir)/po/print2mail.pot
-P2M_POT_SOURCES = lib/*.c backend/*.c filter/*.c helper/*.c tools/*.c
+P2M_POT_INPUT = lib/*.c backend/*.c filter/*.c helper/*.c tools/*.c
 ## The template is rewritten only when more than its date changed.
 po-template:
 	cd $(srcdir) && $(XGETTEXT) --from-code=UTF-8 --language=C \
@@ -52,7 +52,7 @@ po-template:
 	  --add-location=file --sort-by-file \
 	  --package-name=$(PACKAGE) --package-version=$(VERSION) \
 	  --msgid-bugs-address='$(PACKAGE_BUGREPORT)' \
-	  -o $(P2M_POT_OUT).tmp `ls $(P2M_POT_SOURCES) 2>/dev/null`
+	  -o $(P2M_POT_OUT).tmp `ls $(P2M_POT_INPUT) 2>/dev/null`
 	{ echo '# SPDX-License-Identifier: Apache-2.0'; cat $(P2M_POT_OUT).tmp; } >$(P2M_POT_OUT).new
 	rm -f $(P2M_POT_OUT).tmp
 	@grep -v '^"POT-Creation-Date:' $(P2M_POT_OUT).new >$(P2M_POT_OUT).body; \
