@@ -13,6 +13,7 @@
 #include "p2m-compose.h"
 #include "p2m-error.h"
 #include "p2m-graph.h"
+#include "p2m-text.h"
 
 #define IO_CHUNK        (48 * 1024)           /* raw bytes per read: 64 KiB of base64 */
 #define LINE_MAX_LEN    (64 * 1024)
@@ -79,13 +80,7 @@ clean_copy(const char *s, gsize max)
 	head = g_strndup(s, max);
 	c = g_utf8_make_valid(head, -1);
 	/* U+FFFD for a bad byte is 3 bytes: cut again, between characters */
-	if (strlen(c) > max) {
-		char *end = c + max;
-
-		while (end > c && ((guchar) *end & 0xc0) == 0x80)
-			end--;
-		*end = '\0';
-	}
+	c[p2m_text_utf8_cut(c, strlen(c), max)] = '\0';
 	for (i = 0; c[i] != '\0'; i++)
 		if ((guchar) c[i] < 0x20 || c[i] == 0x7f)
 			c[i] = ' ';
