@@ -294,6 +294,24 @@ web_text() {
 # cups_job_log ID: the cupsd log lines of one job.
 cups_job_log() { grep "\[Job $1\]" "$CUPS_BASE/log/error_log"; }
 
+# cups_job_said ID REGEX: the first of the job's cupsd log lines matching
+# REGEX (what lpstat and the web UI showed on the way), or nothing.
+cups_job_said() { cups_job_log "$1" | grep -E -- "$2" | head -n 1; }
+
+# cups_job_end ID: wait (bounded, 90 s) until the job is completed or given
+# up, and print its state.  pending-held is also cupsd's wait before a retry
+# (JobRetryInterval), so it does not end the wait.
+cups_job_end() {
+	local i=0 st
+	while [ $i -lt 900 ]; do
+		st=$(job_attr "$1" job-state)
+		case "$st" in completed | aborted | canceled | processing-stopped) break ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$st"
+}
+
 # cups_stock_policy [FILE...]: replace the test's allow-everything policy in
 # cupsd.conf (call after cups_setup, before cups_start) with the Location and
 # Policy blocks of Debian's stock cupsd.conf (/usr/share/cups/cupsd.conf.default),

@@ -10,21 +10,6 @@ set -u
 . "$top_srcdir/tests/integration/faults-lib.sh"
 . "$top_srcdir/tests/cups-lib.sh"
 
-# job_done ID: wait (bounded, 90 s) until the job is completed or given up.
-job_done() {
-	local i=0 st
-	while [ $i -lt 900 ]; do
-		st=$(job_attr "$1" job-state)
-		# pending-held is also cupsd's wait before a retry (JobRetryInterval)
-		case "$st" in completed | aborted | canceled | processing-stopped) break ;; esac
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$st"
-}
-# seen_in_log ID REGEX: the job's cupsd log lines match REGEX (what lpstat/the web UI showed on the way).
-seen_in_log() { cups_job_log "$1" | grep -E -- "$2" | head -n 1; }
-
 main() {
 	cups_require
 	[ -x "$top_builddir/filter/print2mail-compose" ] || skip_all "filter not built"
@@ -49,10 +34,10 @@ main() {
 	proxy_control px '{"stall": {"client_bytes": 0, "seconds": 20}, "times": 1}'
 	t0=$(date +%s)
 	cups_submit scan2mail "$T/doc.pdf" -t "stalled"
-	is "$(job_done "$JOB")" completed "20 s stall: the job completes"
+	is "$(cups_job_end "$JOB")" completed "20 s stall: the job completes"
 	ok "$([ "$(elapsed_since "$t0")" -lt 20 ]; echo $?)" "20 s stall: delivered before the stall would have ended ($(elapsed_since "$t0") s)"
 	is "$(mail_count)" "$((before + 1))" "20 s stall: exactly one copy"
-	like "$(seen_in_log "$JOB" 'stopped answering')" 'stopped answering' \
+	like "$(cups_job_said "$JOB" 'stopped answering')" 'stopped answering' \
 		"20 s stall: the job's message said the server stopped answering"
 
 	# ---- dropped in the middle of DATA: retried, the message says lost ----
@@ -60,9 +45,9 @@ main() {
 	proxy_control px '{"drop": {"client_bytes": 400000}, "times": 1}'
 	# raw: pdftopdf would drop the padding that makes the document big
 	cups_submit scan2mail "$T/big.pdf" -t "dropped" -o raw
-	is "$(job_done "$JOB")" completed "drop in DATA: the job completes"
+	is "$(cups_job_end "$JOB")" completed "drop in DATA: the job completes"
 	is "$(mail_count)" "$((before + 1))" "drop in DATA: exactly one copy"
-	like "$(seen_in_log "$JOB" 'was lost')" 'connection to the mail server was lost' \
+	like "$(cups_job_said "$JOB" 'was lost')" 'connection to the mail server was lost' \
 		"drop in DATA: the job's message said the connection was lost"
 	unlike "$(cups_job_log "$JOB")" 'cannot be reached' "drop in DATA: not called unreachable"
 
@@ -77,7 +62,7 @@ main() {
 	is "$(proxy_stat px now)" 1 "restart: the job is in the middle of its upload"
 	cups_stop
 	cups_start
-	is "$(job_done "$JOB")" completed "restart: the job completes after cupsd restarts"
+	is "$(cups_job_end "$JOB")" completed "restart: the job completes after cupsd restarts"
 	is "$(mail_count)" "$((before + 1))" "restart: exactly one copy"
 	ok "$([ "$(proxy_stat px peak)" -le 1 ]; echo $?)" "restart: never two connections for the job (peak $(proxy_stat px peak))"
 	is "$(mail_field "$(last_mail)" attachment-sha256)" "$(sha256_of "$T/big.pdf")" "restart: the copy is whole"

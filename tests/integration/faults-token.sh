@@ -15,18 +15,6 @@ set -u
 CLIENT=11111111-aaaa-4bbb-8ccc-000000000012
 SECRET='app-S3cret-value~faults'
 
-# job_done ID: wait (bounded, 90 s) until the job is completed or given up.
-job_done() {
-	local i=0 st
-	while [ $i -lt 900 ]; do
-		st=$(job_attr "$1" job-state)
-		case "$st" in completed | aborted | canceled | processing-stopped) break ;; esac
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$st"
-}
-seen_in_log() { cups_job_log "$1" | grep -E -- "$2" | head -n 1; }
 # token_files_sane: every token file of the store is whole JSON (beside it at
 # most a refused token's digest), root's, 0600, and no temporary file is left.
 token_files_sane() {
@@ -75,12 +63,12 @@ main() {
 	proxy_control tk '{"refuse": true}'
 	cups_submit scan2mail "$T/doc.pdf" -t "endpoint down"
 	i=0
-	until [ -n "$(seen_in_log "$JOB" 'sign-in service|token endpoint')" ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
-	like "$(seen_in_log "$JOB" 'sign-in service|token endpoint')" 'cannot be reached' \
+	until [ -n "$(cups_job_said "$JOB" 'sign-in service|token endpoint')" ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+	like "$(cups_job_said "$JOB" 'sign-in service|token endpoint')" 'cannot be reached' \
 		"endpoint down: the job's message says the sign-in service cannot be reached"
 	is "$(mail_count)" "$before" "endpoint down: nothing sent while there is no token"
 	proxy_control tk '{}'
-	is "$(job_done "$JOB")" completed "endpoint down: the job completes once the endpoint is back"
+	is "$(cups_job_end "$JOB")" completed "endpoint down: the job completes once the endpoint is back"
 	is "$(mail_count)" "$((before + 1))" "endpoint down: exactly one copy"
 	ok "$(token_files_sane >/dev/null; echo $?)" "endpoint down: the token store is whole"
 
@@ -90,11 +78,11 @@ main() {
 	proxy_control tk '{"stall": {"client_bytes": 0, "seconds": 40}, "times": 1}'
 	t0=$(date +%s)
 	cups_submit scan2mail "$T/doc.pdf" -t "endpoint hangs"
-	is "$(job_done "$JOB")" completed "endpoint hangs: the job completes"
+	is "$(cups_job_end "$JOB")" completed "endpoint hangs: the job completes"
 	ok "$([ "$(elapsed_since "$t0")" -lt 40 ]; echo $?)" \
 		"endpoint hangs: delivered before the hang would have ended ($(elapsed_since "$t0") s)"
 	is "$(mail_count)" "$((before + 1))" "endpoint hangs: exactly one copy"
-	like "$(seen_in_log "$JOB" 'did not answer|in time|timed out')" '.' \
+	like "$(cups_job_said "$JOB" 'did not answer|in time|timed out')" '.' \
 		"endpoint hangs: the job's message says the endpoint did not answer in time"
 	is "$(proxy_stat tk stalls)" 1 "endpoint hangs: the hung connection was the first attempt's"
 
@@ -115,7 +103,7 @@ main() {
 	proxy_control tk '{}'
 	before=$(mail_count)
 	cups_submit scan2mail "$T/doc.pdf" -t "helper gone"
-	is "$(job_done "$JOB")" completed "helper killed: the next job completes without the helper"
+	is "$(cups_job_end "$JOB")" completed "helper killed: the next job completes without the helper"
 	is "$(mail_count)" "$((before + 1))" "helper killed: exactly one copy"
 	# Only the token goes: whatever lock or state the killed helper left stays.
 	rm -f "$T/state/tokens/scanner.json"
