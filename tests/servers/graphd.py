@@ -39,7 +39,6 @@ import json
 import os
 import re
 import secrets
-import ssl
 import sys
 import threading
 import time
@@ -443,25 +442,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return 204, None, {}
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(Handler.timeout)
-        try:
-            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-
 def main():
     ap = argparse.ArgumentParser(description="Local HTTPS look-alike of Microsoft Graph sendMail.")
     p2mserver.add_listen_args(ap, "written atomically with the port once listening")
@@ -470,23 +450,12 @@ def main():
     ap.add_argument("--script", help="JSON script, re-read on every request")
     p2mserver.add_run_args(ap)
     args = ap.parse_args()
-    p2mserver.clear_run_files(args)
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    httpd.ssl_ctx = p2mserver.tls_context(args.cert, args.key)
-    httpd.state = State(args)
-    stop = threading.Event()
-    p2mserver.on_stop_signal(stop.set)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    port = httpd.server_address[1]
-    p2mserver.publish(args, port)
-    note("listening on https://127.0.0.1:%d/, spool %s", port, httpd.state.spool)
-    while not stop.wait(0.1):
-        pass
-    httpd.shutdown()
-    httpd.server_close()
-    p2mserver.remove_run_files(args)
-    return 0
+
+    def configure(httpd):
+        httpd.state = State(args)
+
+    return p2mserver.serve_https(args, Handler, configure, lambda httpd: "listening on https://127.0.0.1:%d/, spool %s"
+                                 % (httpd.server_address[1], httpd.state.spool), note)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""p2mserver: the plumbing m365smtp.py and tokend.py share.
+"""p2mserver: the plumbing m365smtp.py, tokend.py and graphd.py share.
 
 Both are run as scripts (from any directory) and import this module from their own directory:
 the command line they have in common, their port and pid files, the signals that stop them,
@@ -7,6 +7,7 @@ the JSON script or config they re-read for every connection or request, files wr
 atomically, JSON-lines logs and "NAME: text" lines on stderr.  Standard library only.
 """
 
+import http.server
 import json
 import os
 import signal
@@ -170,3 +171,57 @@ def on_stop_signal(callback, loop=None):
             loop.add_signal_handler(sig, callback)
         else:
             signal.signal(sig, lambda *_: callback())
+
+
+# ---- HTTPS servers (tokend.py, graphd.py) --------------------------------------------------------
+
+class TLSHTTPServer(http.server.ThreadingHTTPServer):
+    """Accepts plain TCP and does the TLS handshake in the request's own thread, with the
+    handler's timeout, so one stalled client cannot block the accept loop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    ssl_ctx = None
+
+    def finish_request(self, request, client_address):
+        request.settimeout(self.RequestHandlerClass.timeout)
+        try:
+            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+def serve_https(args, handler, configure, banner, log, mode=0o644):
+    """Serve HANDLER over HTTPS on 127.0.0.1 (add_listen_args/add_run_args) until a stop signal:
+    CONFIGURE(httpd) sets the server's state, the port and pid files are published with MODE,
+    then BANNER(httpd) is logged.  Returns the exit status."""
+    clear_run_files(args)
+    try:
+        ctx = tls_context(args.cert, args.key)
+        httpd = TLSHTTPServer(("127.0.0.1", args.port), handler)
+    except (OSError, ssl.SSLError) as e:
+        log("%s", e)
+        return 1
+    httpd.ssl_ctx = ctx
+    configure(httpd)
+    stop = threading.Event()
+    on_stop_signal(stop.set)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    publish(args, httpd.server_address[1], mode)
+    log("%s", banner(httpd))
+    while not stop.wait(0.1):
+        pass
+    httpd.shutdown()
+    httpd.server_close()
+    remove_run_files(args)
+    return 0

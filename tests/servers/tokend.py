@@ -28,7 +28,6 @@ import json
 import os
 import re
 import secrets
-import ssl
 import sys
 import threading
 import time
@@ -724,30 +723,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.server.state.append("requests.jsonl", log)
 
 
-class Server(http.server.ThreadingHTTPServer):
-    """Accepts plain TCP and does the TLS handshake in the request's own thread, with a timeout,
-    so one stalled client cannot block the accept loop."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def finish_request(self, request, client_address):
-        request.settimeout(Handler.timeout)
-        try:
-            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        except (ssl.SSLError, OSError):
-            pass
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-
 def main():
     ap = argparse.ArgumentParser(description="Local HTTPS look-alike of the Microsoft identity platform.")
     p2mserver.add_listen_args(ap, "written atomically with the port once listening")
@@ -757,31 +732,13 @@ def main():
     ap.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
     args = ap.parse_args()
 
-    p2mserver.clear_run_files(args)
-    try:
-        ctx = p2mserver.tls_context(args.cert, args.key)
-        httpd = Server(("127.0.0.1", args.port), Handler)
-    except (OSError, ssl.SSLError) as e:
-        note("%s", e)
-        return 1
-    httpd.ssl_ctx = ctx
-    httpd.state = State(args.state_dir)
-    httpd.config = args.config
-    httpd.verbose = args.verbose
+    def configure(httpd):
+        httpd.state = State(args.state_dir)
+        httpd.config = args.config
+        httpd.verbose = args.verbose
 
-    stop = threading.Event()
-    p2mserver.on_stop_signal(stop.set)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    port = httpd.server_address[1]
-    p2mserver.publish(args, port, FILE_MODE)
-    note("listening on https://127.0.0.1:%d/, state %s", port, httpd.state.dir)
-    while not stop.wait(0.1):
-        pass
-    httpd.shutdown()
-    httpd.server_close()
-    p2mserver.remove_run_files(args)
-    return 0
+    return p2mserver.serve_https(args, Handler, configure, lambda httpd: "listening on https://127.0.0.1:%d/, state %s"
+                                 % (httpd.server_address[1], httpd.state.dir), note, FILE_MODE)
 
 
 if __name__ == "__main__":
