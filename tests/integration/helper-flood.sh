@@ -4,10 +4,10 @@
 # frames): the helper stays up, root's PAM hand-over still completes within the module's own 1 s
 # budget, another user is still served, and a client that never finishes its frame is dropped.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/helper-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (runs clients as nobody and daemon)"
 MODULE="$top_builddir/pam/.libs/pam_print2mail.so"
-HELPER="$top_builddir/helper/print2mail-helper"
 CTL="$top_builddir/helper/print2mailctl"
 PWRAP_LIB=$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
 PWRAP_MODDIR=$(ls -d /usr/lib/*/pam_wrapper 2>/dev/null | head -n 1)
@@ -30,12 +30,7 @@ SMTP_PORT=25   # the account is never used to send here
 write_global "helper_socket = $SOCK" "key_file = $KEY"
 write_account people "tls = starttls" "auth = login" "send_as = job-user" "user_address = %u@contoso.com"
 
-"$HELPER" --foreground >"$T/helper.log" 2>&1 &
-HELPER_PID=$!
-P2M_PIDS="$P2M_PIDS $HELPER_PID"
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -S "$SOCK" ] || { cat "$T/helper.log" >&2; echo "Bail out! print2mail-helper did not start"; exit 1; }
+start_helper
 
 # The module with its default budget (timeout=1000 is the default; said
 # explicitly so the assertion below names what it relies on).

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # pam-e2e.sh - send as the person who printed, end to end: PAM login -> real print2mail-helper -> vault -> backend -> M365-like server.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/helper-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root"
 MODULE="$top_builddir/pam/.libs/pam_print2mail.so"
-HELPER="$top_builddir/helper/print2mail-helper"
 PWRAP_LIB=$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
 PWRAP_MODDIR=$(ls -d /usr/lib/*/pam_wrapper 2>/dev/null | head -n 1)
 PAM_DENY=$(ls /lib/*/security/pam_deny.so /usr/lib/*/security/pam_deny.so 2>/dev/null | head -n 1)
@@ -51,12 +51,7 @@ p2m_start_smtp
 write_global "helper_socket = $SOCK" "key_file = $KEY"
 write_account people "tls = starttls" "auth = login" "send_as = job-user" "user_address = %u@contoso.com"
 
-"$HELPER" --foreground >"$T/helper.log" 2>&1 &
-HELPER_PID=$!
-P2M_PIDS="$P2M_PIDS $HELPER_PID"
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -S "$SOCK" ] || { cat "$T/helper.log" >&2; echo "Bail out! print2mail-helper did not start"; exit 1; }
+start_helper
 
 # The shape of Debian's common-* after pam-auth-update (see pam-module.sh for
 # why pam_set_items follows pam_matrix).
