@@ -397,9 +397,12 @@ post_token_form(const p2m_account *a, const char *url, const p2m_oauth_form *for
 		if (!p2m_tokframe_parse(reply->data, reply->len, now, &t, oauth_error, &rule, error) &&
 		    rule != NULL && error != NULL && *error != NULL)
 			p2m_fail_attach(*error, rule);
-	} else
+	} else if (err->code == P2M_E_CANCELED) {
+		g_propagate_error(error, g_steal_pointer(&err));
+	} else {
 		g_set_error(error, P2M_ERROR, err->code == P2M_E_PERMISSION ? P2M_E_PERMISSION : P2M_E_TOKEN_UNAVAILABLE,
 		            "%s: %s", url, err->message);
+	}
 	p2m_unpriv_reply_free(reply);
 	p2m_unpriv_reply_free(req);
 	return t;

@@ -4,6 +4,7 @@
 #define P2M_UNPRIV_H
 
 #include <glib.h>
+#include <signal.h>
 
 /* The user every network exchange runs as (cupsd runs filters as lp). */
 #define P2M_UNPRIV_USER        "lp"
@@ -57,6 +58,11 @@ GPid p2m_unpriv_spawner_pid(void);
  */
 gboolean p2m_unpriv_run(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s,
                         GByteArray **reply, GError **error);
+
+/* A flag a signal handler sets (the backend's SIGTERM): while it is set,
+ * p2m_unpriv_run() stops waiting within a second, kills the child and
+ * fails with P2M_E_CANCELED.  Set it once, before any run. */
+void p2m_unpriv_set_cancel(volatile sig_atomic_t *flag);
 
 /* Wipe and free an answer; accepts NULL. */
 void p2m_unpriv_reply_free(GByteArray *reply);

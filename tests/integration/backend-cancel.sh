@@ -5,9 +5,10 @@
 # the backend exits at once, never sends the final ".", and nothing is
 # delivered; the exit status is RETRY, never OK, so a SIGTERM cupsd did not
 # send (systemctl restart cups) never records the job as completed.  After
-# the final "." the server's answer is awaited 15 s at most.
+# the final "." the server's answer is awaited 15 s at most; a token request
+# that hangs ends with the cancel too.
 set -u
-. "$top_srcdir/tests/integration/backend-lib.sh"
+. "$top_srcdir/tests/integration/faults-lib.sh"
 bk_start
 make_pdf "$T/big.pdf" 4000000
 printf '#!/bin/sh\necho $$ >"%s/backend.pid"\nexec "$@"\n' "$T" >"$T/wrap.sh"
@@ -91,5 +92,36 @@ ok "$([ "$elapsed" -ge 13 ] && [ "$elapsed" -le 20 ]; echo $?)" \
 is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "after the final dot: exit RETRY, never OK"
 like "$(syslog_line 3)" 'job=63 .*outcome=canceled.*may have been delivered' \
 	"after the final dot: syslog says the message may have been delivered"
+
+# ---- 4. cancel while the token endpoint hangs (XOAUTH2, empty cache) ----
+# The request runs in an unprivileged child the backend waits for as root:
+# the wait ends with the cancel, and the child with it.
+CLIENT=11111111-aaaa-4bbb-8ccc-000000000064
+write_secret "$T/client.secret" "cancel-S3cret"
+tokend_config "{\"clients\": {\"$CLIENT\": {\"secret\": \"cancel-S3cret\", \"mailbox\": \"scanner@contoso.com\"}}}"
+p2m_start_tokend
+p2m_start_proxy tk "$TOKEN_PORT"
+proxy_control tk '{"stall": {"client_bytes": 0, "seconds": 60}}'
+write_global "key_file = $T/store.key" "helper_socket = $T/no-helper.sock"
+write_account scanner "from = scanner@contoso.com" "auth = xoauth2" "oauth_flow = client-credentials" \
+	"tenant = contoso.onmicrosoft.com" "client_id = $CLIENT" "client_secret_file = $T/client.secret" \
+	"oauth_authority = https://127.0.0.1:$PROXY_PORT"
+N=$(mail_count)
+start_backend 64 "$T/small.pdf"
+wait_pid_file
+i=0
+while [ "$(proxy_stat tk stalls)" != 1 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+is "$(proxy_stat tk stalls)" 1 "hung token endpoint: the backend waits for its answer"
+kids=$(pgrep -P "$BPID" | tr '\n' ' ')
+kill -TERM "$BPID"
+ended_within 60; ok $? "hung token endpoint: the backend exits within 3 s of SIGTERM"
+wait "$BG" 2>/dev/null
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "hung token endpoint: exit RETRY"
+like "$(cat "$T/backend.err")" '^INFO: The job was canceled' "hung token endpoint: the job says canceled"
+unlike "$(cat "$T/backend.err")" '^ERROR:' "hung token endpoint: no ERROR for a cancel"
+is "$(mail_count)" "$N" "hung token endpoint: nothing sent"
+left=""
+for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k"; done
+is "$left" "" "hung token endpoint: the unprivileged child is gone too (${kids:-none})"
 
 done_testing
