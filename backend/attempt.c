@@ -15,14 +15,17 @@
 
 #include "attempt.h"
 #include "p2m-error.h"
+#include "p2m-job.h"
 #include "p2m-store.h"
 
 #define RECORD_MAX 4096
 #define POLL_MS    100
+#define CUPSD_CONF_MAX (1024 * 1024)
 
 struct bk_attempt {
 	int   fd;
 	char *fingerprint;
+	guint failures;
 };
 
 /* Records of jobs long done go, so the directory stays small. */
@@ -42,15 +45,19 @@ prune(const char *dir)
 	}
 }
 
-/* "FINGERPRINT\nREPLY\n" written by an attempt whose message was accepted. */
+/* The job's record: "FINGERPRINT\nREPLY\nFAILURES\n", REPLY the server's
+ * answer when an attempt had the message accepted (else empty), FAILURES
+ * how many attempts ended in a retry.  Returns the reply or NULL; *FAILURES
+ * is 0 unless the record is this job's. */
 static char *
-read_record(int fd, const char *fingerprint)
+read_record(int fd, const char *fingerprint, guint *failures)
 {
 	char buf[RECORD_MAX + 1];
 	gsize got = 0;
 	ssize_t n;
-	char *nl, *reply;
+	char *nl, *reply, *count;
 
+	*failures = 0;
 	while (got < RECORD_MAX && (n = pread(fd, buf + got, RECORD_MAX - got, (off_t) got)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -65,9 +72,24 @@ read_record(int fd, const char *fingerprint)
 	if (strcmp(buf, fingerprint) != 0)
 		return NULL;
 	reply = nl + 1;
-	if ((nl = strchr(reply, '\n')) == NULL || nl == reply)
+	if ((nl = strchr(reply, '\n')) == NULL)
 		return NULL;   /* cut short: not a record */
-	return g_strndup(reply, (gsize) (nl - reply));
+	*nl = '\0';
+	count = nl + 1;
+	if ((nl = strchr(count, '\n')) != NULL && nl > count && nl - count <= 6 &&
+	    strspn(count, "0123456789") == (gsize) (nl - count))
+		*failures = (guint) g_ascii_strtoull(count, NULL, 10);
+	return *reply != '\0' ? g_strdup(reply) : NULL;
+}
+
+static void
+write_record(bk_attempt *a, const char *reply)
+{
+	g_autofree char *rec = g_strdup_printf("%s\n%s\n%u\n", a->fingerprint, reply, a->failures);
+	gsize len = MIN(strlen(rec), (gsize) RECORD_MAX);
+
+	if (ftruncate(a->fd, 0) == 0 && pwrite(a->fd, rec, len, 0) == (ssize_t) len)
+		(void) fdatasync(a->fd);
 }
 
 bk_attempt *
@@ -109,10 +131,10 @@ bk_attempt_begin(const char *state_dir, const char *printer, const char *job_id,
 		}
 		g_usleep(POLL_MS * 1000);
 	}
-	*sent_reply = read_record(fd, fingerprint);
 	a = g_new0(bk_attempt, 1);
 	a->fd = fd;
 	a->fingerprint = g_strdup(fingerprint);
+	*sent_reply = read_record(fd, fingerprint, &a->failures);
 	return a;
 fail:
 	close(fd);
@@ -123,17 +145,22 @@ void
 bk_attempt_sent(bk_attempt *a, const char *final_reply)
 {
 	g_autofree char *reply = NULL;
-	g_autofree char *rec = NULL;
-	gsize len;
 
 	if (a == NULL)
 		return;
 	reply = g_strdup(final_reply != NULL && *final_reply != '\0' ? final_reply : "250");
 	g_strdelimit(reply, "\r\n", ' ');
-	rec = g_strdup_printf("%s\n%s\n", a->fingerprint, reply);
-	len = MIN(strlen(rec), (gsize) RECORD_MAX);
-	if (ftruncate(a->fd, 0) == 0 && pwrite(a->fd, rec, len, 0) == (ssize_t) len)
-		(void) fdatasync(a->fd);
+	write_record(a, reply);
+}
+
+guint
+bk_attempt_failed(bk_attempt *a)
+{
+	if (a == NULL)
+		return 0;
+	a->failures++;
+	write_record(a, "");
+	return a->failures;
 }
 
 void
@@ -144,4 +171,34 @@ bk_attempt_end(bk_attempt *a)
 	close(a->fd);   /* releases the flock; the record stays for a restarted job */
 	g_free(a->fingerprint);
 	g_free(a);
+}
+
+/* $CUPS_SERVERROOT/cupsd.conf, read as root (it is root:lp 0640). */
+guint
+bk_attempt_retry_limit(void)
+{
+	const char *root = g_getenv("CUPS_SERVERROOT");
+	g_autofree char *path = g_build_filename(root != NULL && *root == '/' ? root : "/etc/cups", "cupsd.conf", NULL);
+	g_autofree char *buf = NULL;
+	struct stat st;
+	gsize got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return P2M_JOB_RETRY_LIMIT_DEFAULT;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CUPSD_CONF_MAX) {
+		close(fd);
+		return P2M_JOB_RETRY_LIMIT_DEFAULT;
+	}
+	buf = g_malloc((gsize) st.st_size + 1);
+	while (got < (gsize) st.st_size && (n = read(fd, buf + got, (gsize) st.st_size - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (gsize) n;
+	}
+	close(fd);
+	return p2m_job_retry_limit(buf, got);
 }

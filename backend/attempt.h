@@ -33,6 +33,16 @@ bk_attempt *bk_attempt_begin(const char *state_dir, const char *printer, const c
  * Best effort: a full disk loses the record, never the message. */
 void bk_attempt_sent(bk_attempt *a, const char *final_reply);
 
+/* This attempt ends in a retry: counted in the record (through the same
+ * descriptor), and the count of such attempts of this job so far returned,
+ * this one included.  cupsd gives a job up after JobRetryLimit retries;
+ * the caller stops the queue instead.  0 for NULL. */
+guint bk_attempt_failed(bk_attempt *a);
+
+/* cupsd's JobRetryLimit ($CUPS_SERVERROOT/cupsd.conf, else /etc/cups;
+ * its default when unreadable); 0 = no limit.  Needs root. */
+guint bk_attempt_retry_limit(void);
+
 /* Release the job's lock.  Accepts NULL. */
 void bk_attempt_end(bk_attempt *a);
 

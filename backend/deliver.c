@@ -42,6 +42,7 @@ typedef struct {
 	gboolean                forced;       /* this run's token was refreshed because Graph rejected the last */
 	bk_attempt            *attempt;
 	gboolean                already_sent;  /* an earlier attempt had it accepted: send nothing */
+	guint                   retry_limit;   /* cupsd's JobRetryLimit, 0 = none */
 } run;
 
 /* Record ERR (consumed) as the outcome, with the rule it carries. */
@@ -285,6 +286,7 @@ begin_attempt(run *r)
 	GError *err = NULL;
 
 	g_strdelimit(fp, "\r\n", ' ');
+	r->retry_limit = bk_attempt_retry_limit();
 	r->attempt = bk_attempt_begin(r->cfg->state_dir, j->printer, j->id, fp, r->acct->timeout_s + 10,
 	                               r->cancel, &sent, &err);
 	if (r->attempt == NULL)
@@ -465,6 +467,14 @@ bk_deliver(p2m_job *job, const p2m_catalog *cat, volatile sig_atomic_t *cancel, 
 			send_graph(&r);
 		else
 			send_message(&r);
+	}
+	/* cupsd gives a job up once it has retried it JobRetryLimit times: the
+	 * retry that would do so stops the queue instead, and the job waits. */
+	if (r.attempt != NULL && bk_outcome_class(out) == P2M_CLASS_TRANSIENT && out->err != P2M_E_CANCELED) {
+		guint failed = bk_attempt_failed(r.attempt);
+
+		if (r.retry_limit > 0 && failed > r.retry_limit)
+			out->retries = failed;
 	}
 	/* Secrets go first: nothing after this needs them. */
 	bk_cred_free(r.cred);

@@ -64,6 +64,8 @@ bk_outcome_class(const bk_outcome *o)
 		return P2M_CLASS_NONE;
 	if (held_for_user(o))
 		return P2M_CLASS_MESSAGE;
+	if (o->retries > 0)
+		return P2M_CLASS_ACCOUNT;
 	return (o->rule != NULL ? o->rule : p2m_rules_for_error(o->err))->cls;
 }
 
@@ -133,7 +135,10 @@ bk_report_error_text(const bk_outcome *o, const p2m_job *job, const p2m_catalog 
 	g_autofree char *rule_fix = p2m_rules_format(p2m_i18n_get(cat, r->message), job->printer, job->id);
 	g_autofree char *release = held_for_user(o) ?
 		p2m_rules_format(p2m_i18n_get(cat, BK_REPORT_HELD_FOR_USER), job->printer, job->id) : NULL;
-	g_autofree char *fix = release != NULL ? g_strconcat(rule_fix, " ", release, NULL) : g_strdup(rule_fix);
+	g_autofree char *used_up = o->retries > 0 ?
+		p2m_rules_format(p2m_i18n_get(cat, BK_REPORT_RETRIES_USED_UP), job->printer, job->id) : NULL;
+	g_autofree char *fix = release != NULL ? g_strconcat(rule_fix, " ", release, NULL) :
+	                       used_up != NULL ? g_strconcat(rule_fix, " ", used_up, NULL) : g_strdup(rule_fix);
 	const char *url_args[] = { r->url, NULL };
 	g_autofree char *more = p2m_job_fill(p2m_i18n_get(cat, "More: %s"), url_args);
 	gsize used = strlen(fix) + 1 + strlen(more);

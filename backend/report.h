@@ -16,6 +16,8 @@
 /* Added to the fix when a per-user refusal holds only this job (a msgid,
  * listed in p2m-rules.c's extra_msgids so its translations are checked). */
 #define BK_REPORT_HELD_FOR_USER "Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"
+/* Appended when the retries are used up (cupsd would abort the job). */
+#define BK_REPORT_RETRIES_USED_UP "cupsd gives a job up after JobRetryLimit failed attempts, so the queue is stopped instead and the job kept. Once the cause is gone: cupsenable {queue}"
 
 /* How one job ended, filled by the delivery and read by the report. */
 typedef struct {
@@ -32,6 +34,7 @@ typedef struct {
 	const p2m_rule *warning;      /* a warning to show even on success (expiring secret), or NULL */
 	gboolean        per_user;     /* signed in with the job user's own credential (send_as = job-user) */
 	gint64          warning_until; /* when the credential WARNING is about expires (unix s), 0 = unknown */
+	guint           retries;      /* set (the count) when a retry now would make cupsd give the job up */
 } bk_outcome;
 
 void bk_outcome_clear(bk_outcome *o);

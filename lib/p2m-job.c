@@ -484,3 +484,42 @@ p2m_job_our_reasons(const p2m_job *job)
 	g_ptr_array_add(out, NULL);
 	return (char **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
+
+guint
+p2m_job_retry_limit(const char *conf, gsize len)
+{
+	static const char key[] = "JobRetryLimit";
+	guint limit = P2M_JOB_RETRY_LIMIT_DEFAULT;
+	gsize i = 0;
+
+	while (conf != NULL && i < len) {
+		gsize end = i, p;
+		guint64 v = 0;
+		gsize digits = 0;
+
+		while (end < len && conf[end] != '\n' && conf[end] != '\0')
+			end++;
+		p = i;
+		while (p < end && (conf[p] == ' ' || conf[p] == '\t'))
+			p++;
+		if (end - p > sizeof key && g_ascii_strncasecmp(conf + p, key, sizeof key - 1) == 0 &&
+		    (conf[p + sizeof key - 1] == ' ' || conf[p + sizeof key - 1] == '\t')) {
+			p += sizeof key - 1;
+			while (p < end && (conf[p] == ' ' || conf[p] == '\t'))
+				p++;
+			while (p < end && g_ascii_isdigit(conf[p]) && v <= 1000000) {
+				v = v * 10 + (guint64) (conf[p] - '0');
+				p++;
+				digits++;
+			}
+			while (p < end && (conf[p] == ' ' || conf[p] == '\t' || conf[p] == '\r'))
+				p++;
+			if (digits > 0 && p == end && v <= 1000000)
+				limit = (guint) v;
+		}
+		if (end < len && conf[end] == '\0')
+			break;
+		i = end + 1;
+	}
+	return limit;
+}

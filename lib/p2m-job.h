@@ -108,4 +108,13 @@ char *p2m_job_clean_line(const char *s, gsize max);
  * no argument left, is copied as it is. */
 char *p2m_job_fill(const char *fmt, const char *const *args);
 
+/* cupsd's default JobRetryLimit (CUPS 2.4, cupsd.conf(5)). */
+#define P2M_JOB_RETRY_LIMIT_DEFAULT 5
+/* The JobRetryLimit that a cupsd.conf text of LEN bytes sets: the last
+ * "JobRetryLimit N" line (the directive in any letter case, leading blanks
+ * allowed, N decimal), else P2M_JOB_RETRY_LIMIT_DEFAULT.  0 means no limit.
+ * A value that is not a number up to 1000000 is ignored, as cupsd ignores
+ * it.  Pure, reads at most LEN bytes. */
+guint p2m_job_retry_limit(const char *conf, gsize len);
+
 #endif /* P2M_JOB_H */

@@ -698,6 +698,7 @@ static const char *const extra_msgids[] = {
 	N_("Job held: %s"),
 	N_("Queue stopped: %s"),
 	N_("Only this job is held; other jobs go on. After the fix: lp -i {queue}-{job} -H resume"),
+	N_("cupsd gives a job up after JobRetryLimit failed attempts, so the queue is stopped instead and the job kept. Once the cause is gone: cupsenable {queue}"),
 	N_("Waiting for one of the %s connections allowed for %s (max_connections)"),
 	N_("%s has sent its %s messages for this minute; waiting until %s (max_messages_per_minute)"),
 	N_("Expires on %s: %s"),

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-options.c - libFuzzer target: a job's options string, read by p2m-options and by libcups, must agree. */
+/* fuzz-options.c - libFuzzer target: what cupsd hands the backend: a job's options string (p2m-options and libcups must agree) and cupsd.conf's JobRetryLimit. */
 #include "config.h"
 
 #include <cups/cups.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "p2m-job.h"
 #include "p2m-options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,5 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cupsFreeOptions(n, options);
 	g_free(s);
+	if (p2m_job_retry_limit((const char *) data, size) > 1000000)
+		abort();
 	return 0;
 }

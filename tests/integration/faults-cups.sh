@@ -5,7 +5,8 @@
 # after the timeout, retried by cupsd and delivered once, with a job message
 # saying the server stopped answering; a dropped upload says the connection
 # was lost; cupsd stopped and started in the middle of a job delivers exactly
-# one copy and never runs two connections for it.
+# one copy and never runs two connections for it; a fault that outlasts
+# cupsd's JobRetryLimit stops the queue instead of losing the job.
 set -u
 . "$top_srcdir/tests/integration/faults-lib.sh"
 . "$top_srcdir/tests/cups-lib.sh"
@@ -66,6 +67,24 @@ main() {
 	is "$(mail_count)" "$((before + 1))" "restart: exactly one copy"
 	ok "$([ "$(proxy_stat px peak)" -le 1 ]; echo $?)" "restart: never two connections for the job (peak $(proxy_stat px peak))"
 	is "$(mail_field "$(last_mail)" attachment-sha256)" "$(sha256_of "$T/big.pdf")" "restart: the copy is whole"
+
+	# ---- a fault that outlasts cupsd's retries (JobRetryLimit 3 here) ----
+	# cupsd aborts a job after JobRetryLimit retries: the retry that would
+	# do so stops the queue instead, and the job is delivered after
+	# cupsenable.
+	before=$(mail_count)
+	proxy_control px '{"refuse": true}'
+	cups_submit scan2mail "$T/doc.pdf" -t "long outage"
+	is "$(wait_printer_state scan2mail stopped)" stopped "long outage: the queue is stopped once the retries are used up"
+	is "$(job_attr "$JOB" job-state)" pending "long outage: the job is kept (pending), not aborted"
+	like "$(printer_attr scan2mail printer-state-message)" 'JobRetryLimit.*cupsenable scan2mail' \
+		"long outage: the queue's message says why it stopped and what to run"
+	like "$(printer_attr scan2mail printer-state-message)" 'cannot be reached' \
+		"long outage: ... and what failed"
+	proxy_control px '{}'
+	cupsenable scan2mail
+	is "$(cups_job_end "$JOB")" completed "long outage: after cupsenable the job completes"
+	is "$(mail_count)" "$((before + 1))" "long outage: exactly one copy"
 	done_testing
 }
 

@@ -229,6 +229,29 @@ test_job_uuid(void)
 }
 
 static void
+test_job_retry_limit(void)
+{
+	static const struct { const char *conf; guint want; } cases[] = {
+		{ "", P2M_JOB_RETRY_LIMIT_DEFAULT },
+		{ "LogLevel warn\nJobRetryLimit 3\n", 3 },
+		{ "  jobretrylimit\t7\r\n", 7 },
+		{ "JobRetryLimit 3\nJobRetryLimit 0\n", 0 },
+		{ "# JobRetryLimit 9\n", P2M_JOB_RETRY_LIMIT_DEFAULT },
+		{ "JobRetryLimitX 9\nJobRetryLimit\nJobRetryLimit 1x\n", P2M_JOB_RETRY_LIMIT_DEFAULT },
+		{ "JobRetryLimit 99999999999999999999\n", P2M_JOB_RETRY_LIMIT_DEFAULT },
+		{ "JobRetryLimit 1000000", 1000000 },
+		{ "JobRetryInterval 30\nJobRetryLimit 2", 2 },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpuint(p2m_job_retry_limit(cases[i].conf, strlen(cases[i].conf)), ==, cases[i].want);
+	/* LEN bounds the read: the directive past it is not seen */
+	g_assert_cmpuint(p2m_job_retry_limit("JobRetryLimit 2", 14), ==, P2M_JOB_RETRY_LIMIT_DEFAULT);
+	g_assert_cmpuint(p2m_job_retry_limit("JobRetryLimit 2\0JobRetryLimit 4", 31), ==, 2);
+	g_assert_cmpuint(p2m_job_retry_limit(NULL, 10), ==, P2M_JOB_RETRY_LIMIT_DEFAULT);
+}
+
+static void
 test_job_no_recipient(void)
 {
 	g_autoptr(GError) err = NULL;
@@ -286,6 +309,7 @@ main(int argc, char **argv)
 	g_test_add_func("/job/mailto-overrides-uri", test_job_mailto_overrides_uri);
 	g_test_add_func("/job/injected-option", test_job_injected_option);
 	g_test_add_func("/job/uuid", test_job_uuid);
+	g_test_add_func("/job/retry-limit", test_job_retry_limit);
 	g_test_add_func("/job/no-recipient", test_job_no_recipient);
 	g_test_add_func("/job/usage", test_job_usage);
 	g_test_add_func("/job/argv0-uri", test_job_argv0_uri);
