@@ -14,12 +14,12 @@
 #include <glib.h>
 
 #include "deliver.h"
+#include "p2m-cancel.h"
 #include "p2m-config.h"
 #include "p2m-debug.h"
 #include "p2m-fail.h"
 #include "p2m-i18n.h"
 #include "p2m-job.h"
-#include "p2m-unpriv.h"
 #include "report.h"
 
 static volatile sig_atomic_t canceled;
@@ -50,8 +50,9 @@ setup_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0;   /* no SA_RESTART: a blocked read or poll must return */
 	sigaction(SIGTERM, &sa, NULL);
-	/* A token request waited on as root ends with the cancel too. */
-	p2m_unpriv_set_cancel(&canceled);
+	/* The library's long waits (a token request, the helper, a store
+	 * lock) end with the cancel too. */
+	p2m_cancel_watch(&canceled);
 }
 
 /* No arguments: list the configured accounts for lpinfo -v. */

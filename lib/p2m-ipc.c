@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "p2m-cancel.h"
 #include "p2m-ipc.h"
 
 #define FIELD_HEADER 3  /* tag + 2-byte length */
@@ -189,6 +190,12 @@ wait_fd(int fd, short events, long long deadline)
 			errno = ETIMEDOUT;
 			return -1;
 		}
+		if (p2m_canceled()) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if (p2m_cancel_watched() && left > P2M_CANCEL_SLICE_MS)
+			left = P2M_CANCEL_SLICE_MS;
 		r = poll(&p, 1, left > 60000 ? 60000 : (int) left);
 		if (r > 0)
 			return 0;

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "p2m-cancel.h"
 #include "p2m-error.h"
 #include "p2m-secret.h"
 #include "p2m-store.h"
@@ -170,6 +171,10 @@ p2m_store_lock_identity(const char *state_dir, const char *identity, int timeout
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			g_set_error(error, P2M_ERROR, P2M_E_STORE, "%s: %s", path, g_strerror(errno));
+			goto out;
+		}
+		if (p2m_canceled()) {
+			g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "%s: canceled while waiting for the lock", path);
 			goto out;
 		}
 		if (g_get_monotonic_time() >= deadline) {

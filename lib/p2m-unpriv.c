@@ -18,6 +18,7 @@
 
 #include <glib.h>
 
+#include "p2m-cancel.h"
 #include "p2m-error.h"
 #include "p2m-secret.h"
 #include "p2m-unpriv.h"
@@ -43,13 +44,7 @@ typedef struct {
 /* Root's end of the socket to the spawner; -1 = fork the caller instead. */
 static int spawner_fd = -1;
 static pid_t spawner_pid;
-static volatile sig_atomic_t *cancel_flag;
 
-void
-p2m_unpriv_set_cancel(volatile sig_atomic_t *flag)
-{
-	cancel_flag = flag;
-}
 
 /* ---- the field codec ---------------------------------------------------------- */
 
@@ -232,15 +227,13 @@ read_answer(int fd, gint64 deadline, GByteArray **reply, GError **error)
 			g_set_error_literal(error, P2M_ERROR, P2M_E_CONNECT, "the unprivileged exchange did not answer in time");
 			goto out;
 		}
-		if (cancel_flag != NULL && *cancel_flag) {
+		if (p2m_canceled()) {
 			g_set_error_literal(error, P2M_ERROR, P2M_E_CANCELED,
 			                    "the job was canceled while waiting for the token endpoint");
 			goto out;
 		}
-		/* A second at a time when a cancel may come: a SIGTERM just
-		 * before poll() starts interrupts nothing. */
-		if ((r = poll(&pfd, 1, (int) MIN(left / 1000 + 1, cancel_flag != NULL ? 1000 : 60000))) < 0 &&
-		    errno != EINTR) {
+		r = poll(&pfd, 1, (int) MIN(left / 1000 + 1, p2m_cancel_watched() ? P2M_CANCEL_SLICE_MS : 60000));
+		if (r < 0 && errno != EINTR) {
 			g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "poll: %s", g_strerror(errno));
 			goto out;
 		}

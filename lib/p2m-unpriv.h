@@ -4,7 +4,6 @@
 #define P2M_UNPRIV_H
 
 #include <glib.h>
-#include <signal.h>
 
 /* The user every network exchange runs as (cupsd runs filters as lp). */
 #define P2M_UNPRIV_USER        "lp"
@@ -53,16 +52,12 @@ GPid p2m_unpriv_spawner_pid(void);
  * error; it is killed by SIGALRM at TIMEOUT_S.  Errors: P2M_E_PERMISSION (no
  * such user), P2M_E_INTERNAL (fork, pipe, a child that died or exited
  * without a complete answer, an answer over P2M_UNPRIV_REPLY_MAX, a request
- * over P2M_UNPRIV_REQUEST_MAX), P2M_E_CONNECT (no answer within TIMEOUT_S).
+ * over P2M_UNPRIV_REQUEST_MAX), P2M_E_CONNECT (no answer within TIMEOUT_S),
+ * P2M_E_CANCELED (p2m_canceled(): the child is killed within a second).
  * Thread-safe once a spawner runs.
  */
 gboolean p2m_unpriv_run(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s,
                         GByteArray **reply, GError **error);
-
-/* A flag a signal handler sets (the backend's SIGTERM): while it is set,
- * p2m_unpriv_run() stops waiting within a second, kills the child and
- * fails with P2M_E_CANCELED.  Set it once, before any run. */
-void p2m_unpriv_set_cancel(volatile sig_atomic_t *flag);
 
 /* Wipe and free an answer; accepts NULL. */
 void p2m_unpriv_reply_free(GByteArray *reply);

@@ -124,4 +124,39 @@ left=""
 for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k"; done
 is "$left" "" "hung token endpoint: the unprivileged child is gone too (${kids:-none})"
 
+# ---- 5. cancel while a hung print2mail-helper is asked for the token ----
+# (it accepts the connection and never answers): the backend's wait for it
+# ends with the cancel, as its wait for a store lock would.
+mkdir -p "$T/run"
+"$PYTHON3" - "$T/run/hung.sock" "$T/hung.accepted" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+    open(sys.argv[2], "a").write("x")
+PY
+P2M_PIDS="$P2M_PIDS $!"
+i=0
+while [ ! -S "$T/run/hung.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+write_global "key_file = $T/store.key" "helper_socket = $T/run/hung.sock"
+write_account scanner "from = scanner@contoso.com" "auth = xoauth2" "oauth_flow = client-credentials" \
+	"tenant = contoso.onmicrosoft.com" "client_id = $CLIENT" "client_secret_file = $T/client.secret" \
+	"oauth_authority = https://127.0.0.1:$PROXY_PORT"
+rm -rf "$T/state/tokens"
+N=$(mail_count)
+start_backend 65 "$T/small.pdf"
+wait_pid_file
+i=0
+while [ ! -s "$T/hung.accepted" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+ok "$([ -s "$T/hung.accepted" ]; echo $?)" "hung helper: the backend asked it"
+kill -TERM "$BPID"
+ended_within 60; ok $? "hung helper: the backend exits within 3 s of SIGTERM"
+wait "$BG" 2>/dev/null
+is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "hung helper: exit RETRY"
+like "$(cat "$T/backend.err")" '^INFO: The job was canceled' "hung helper: the job says canceled"
+unlike "$(cat "$T/backend.err")" '^ERROR:' "hung helper: no ERROR for a cancel"
+is "$(mail_count)" "$N" "hung helper: nothing sent"
+
 done_testing
