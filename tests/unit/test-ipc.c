@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <glib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "p2m-cancel.h"
 #include "p2m-ipc.h"
 
 static void
@@ -296,6 +298,47 @@ test_call_full_backlog(void)
 	rmdir(dir);
 }
 
+/* A server that never answers, with the process's cancel flag set by
+ * another thread (the backend's SIGTERM): the call ends at the next slice
+ * with ECANCELED instead of waiting out its 30 s timeout. */
+static volatile sig_atomic_t cancel_flag;
+
+static gpointer
+cancel_soon(gpointer data)
+{
+	g_usleep(G_USEC_PER_SEC / 5);
+	cancel_flag = 1;
+	return NULL;
+}
+
+static void
+test_call_canceled(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("p2m-ipc-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "s", NULL);
+	int listen_fd = listen_at(path);
+	uint8_t req[64], resp[64];
+	p2m_ipc_builder b;
+	GThread *t;
+	int fd;
+
+	p2m_cancel_watch(&cancel_flag);
+	t = g_thread_new("cancel", cancel_soon, NULL);
+	p2m_ipc_begin(&b, req, sizeof(req), P2M_IPC_STATUS);
+	g_assert_cmpint(p2m_ipc_call(path, req, (size_t) p2m_ipc_finish(&b), resp, sizeof(resp), 30000), ==, -1);
+	/* not ETIMEDOUT: the cancel ended the wait, not the 30 s timeout */
+	g_assert_cmpint(errno, ==, ECANCELED);
+	g_thread_join(t);
+	p2m_cancel_watch(NULL);
+	cancel_flag = 0;
+	fd = accept(listen_fd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	close(listen_fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -307,5 +350,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ipc/call", test_call);
 	g_test_add_func("/ipc/call-trusted", test_call_trusted);
 	g_test_add_func("/ipc/call-full-backlog", test_call_full_backlog);
+	g_test_add_func("/ipc/call-canceled", test_call_canceled);
 	return g_test_run();
 }
