@@ -23,7 +23,8 @@
 #     *.conf.example
 #
 # Not source, so left alone: documentation (*.md), images, test data and fuzz
-# corpora (their bytes are the test), po/LINGUAS, .gitignore, and
+# corpora (their bytes are the test), backups (autoreconf's configure~,
+# *.orig, *.rej: a tree without git is searched on disk), po/LINGUAS, .gitignore, and
 # pam/*.pam-config (pam-auth-update's format has no comments; debian/copyright
 # covers it).  debian/ belongs to the packaging; its scripts (#!) count.
 set -u
@@ -52,7 +53,8 @@ form() {
 	esac
 	case "$base" in
 	Makefile.in | config.h.in | configure | aclocal.m4 | config.status | libtool | Makefile | \
-	*.pam-config | LINGUAS | .gitignore | *.md | *.png | *.o | *.lo | *.la | *.a | *.mo | *.gmo)
+	*.pam-config | LINGUAS | .gitignore | *.md | *.png | *.o | *.lo | *.la | *.a | *.mo | *.gmo | \
+	*~ | *.orig | *.rej)
 		return ;;
 	*.c | *.h | *.map) echo c ;;
 	*.mk | Makefile.am) echo hash2 ;;

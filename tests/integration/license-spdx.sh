@@ -29,10 +29,13 @@ printf '# fr\nmsgid ""\nmsgstr ""\n' >"$T/src/po/fr.po"
 printf '#!/bin/bash\ntrue\n' >"$T/src/.ci/run"
 chmod 0755 "$T/src/s.sh" "$T/src/.ci/run"
 printf 'no comment syntax\n' >"$T/src/tests/data/replies.tsv"
+# autoreconf run twice leaves configure~ (README's two commands both build)
+printf '#! /bin/sh\n' >"$T/src/configure~"
 out=$(bash "$SPDX" --check "$T/src" 2>&1); rc=$?
 is "$rc" 1 "--check exits 1 when files lack the line"
 is "$(printf '%s\n' "$out" | grep -c 'missing')" 8 "... and names each of them ($(printf '%s' "$out" | tr '\n' ' '))"
 unlike "$out" 'replies.tsv' "... but not test data"
+unlike "$out" 'configure~' "... nor autoreconf's backup configure~"
 bash "$SPDX" --add "$T/src" >/dev/null 2>&1
 ok $? "--add succeeds"
 bash "$SPDX" --check "$T/src" >/dev/null 2>&1
