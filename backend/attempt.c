@@ -94,7 +94,7 @@ write_record(bk_attempt *a, const char *reply)
 
 bk_attempt *
 bk_attempt_begin(const char *state_dir, const char *printer, const char *job_id, const char *fingerprint,
-                  unsigned wait_s, volatile sig_atomic_t *cancel, char **sent_reply, GError **error)
+                 unsigned wait_s, volatile sig_atomic_t *cancel, char **sent_reply, GError **error)
 {
 	g_autofree char *dir = g_build_filename(state_dir, "jobs", NULL);
 	g_autofree char *id = g_strdup_printf("%s-%s", printer != NULL && *printer ? printer : "-", job_id);

@@ -25,8 +25,8 @@ typedef struct bk_attempt bk_attempt;
  * attempt is still running after WAIT_S), P2M_E_CANCELED.
  */
 bk_attempt *bk_attempt_begin(const char *state_dir, const char *printer, const char *job_id,
-                               const char *fingerprint, unsigned wait_s, volatile sig_atomic_t *cancel,
-                               char **sent_reply, GError **error);
+                             const char *fingerprint, unsigned wait_s, volatile sig_atomic_t *cancel,
+                             char **sent_reply, GError **error);
 
 /* The server accepted the message with FINAL_REPLY: recorded through the
  * descriptor opened as root, so it works after privileges are dropped.

@@ -26,7 +26,7 @@ typedef struct {
 	p2m_secret *password;  /* AUTH LOGIN, or NULL */
 	p2m_secret *bearer;    /* XOAUTH2 access token, or NULL */
 	unsigned    refine;    /* P2M_REFINE_* flags for p2m_rules_refine() */
-	bk_proof   proof;     /* with user: what cupsd proved about that user */
+	bk_proof    proof;     /* with user: what cupsd proved about that user */
 } bk_cred;
 
 /* Who sends: the account's from, or with send_as = job-user the address

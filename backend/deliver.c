@@ -31,16 +31,16 @@ typedef struct {
 	p2m_job                *job;
 	const p2m_catalog      *cat;
 	volatile sig_atomic_t  *cancel;
-	bk_outcome            *out;
+	bk_outcome             *out;
 	p2m_config             *cfg;
 	const p2m_account      *acct;
-	bk_cred               *cred;
-	bk_source             *src;
+	bk_cred                *cred;
+	bk_source              *src;
 	GBytes                 *ca;
 	p2m_pace               *pace;
 	int                     rejected_fd;  /* the identity's .rejected file, opened as root; -1 */
 	gboolean                forced;       /* this run's token was refreshed because Graph rejected the last */
-	bk_attempt            *attempt;
+	bk_attempt             *attempt;
 	gboolean                already_sent;  /* an earlier attempt had it accepted: send nothing */
 	guint                   retry_limit;   /* cupsd's JobRetryLimit, 0 = none */
 } run;
@@ -147,10 +147,10 @@ on_pace_wait(void *ctx, gboolean busy_connections, gint64 until_ms)
 
 	if (busy_connections)
 		bk_report_info(r->cat, "Waiting for one of the %s connections allowed for %s (max_connections)",
-		                conn_args);
+		               conn_args);
 	else
 		bk_report_info(r->cat, "%s has sent its %s messages for this minute; waiting until %s "
-		                "(max_messages_per_minute)", rate_args);
+		               "(max_messages_per_minute)", rate_args);
 }
 
 /* A connection slot and a place in the minute's budget of the mailbox. */
@@ -288,7 +288,7 @@ begin_attempt(run *r)
 	g_strdelimit(fp, "\r\n", ' ');
 	r->retry_limit = bk_attempt_retry_limit();
 	r->attempt = bk_attempt_begin(r->cfg->state_dir, j->printer, j->id, fp, r->acct->timeout_s + 10,
-	                               r->cancel, &sent, &err);
+	                              r->cancel, &sent, &err);
 	if (r->attempt == NULL)
 		return fail(r, err);
 	if (sent != NULL) {
