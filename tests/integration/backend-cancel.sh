@@ -34,6 +34,18 @@ ended_within() {
 	! kill -0 "$BG" 2>/dev/null
 }
 
+# canceled_cleanly DESC N: SIGTERM to the backend; it exits within 3 s with
+# RETRY, says "canceled" with no ERROR line, and sent nothing (N mails before).
+canceled_cleanly() {
+	kill -TERM "$BPID"
+	ended_within 60; ok $? "$1: the backend exits within 3 s of SIGTERM"
+	wait "$BG" 2>/dev/null
+	is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "$1: exit RETRY"
+	like "$(cat "$T/backend.err")" '^INFO: The job was canceled' "$1: the job says canceled"
+	unlike "$(cat "$T/backend.err")" '^ERROR:' "$1: no ERROR for a cancel"
+	is "$(mail_count)" "$2" "$1: nothing sent"
+}
+
 # ---- 1. cancel while the document is still coming (stalled filter on stdin) ----
 STDIN_FILE="$T/fifo"
 start_backend 61 -
@@ -113,13 +125,7 @@ i=0
 while [ "$(proxy_stat tk stalls)" != 1 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 is "$(proxy_stat tk stalls)" 1 "hung token endpoint: the backend waits for its answer"
 kids=$(pgrep -P "$BPID" | tr '\n' ' ')
-kill -TERM "$BPID"
-ended_within 60; ok $? "hung token endpoint: the backend exits within 3 s of SIGTERM"
-wait "$BG" 2>/dev/null
-is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "hung token endpoint: exit RETRY"
-like "$(cat "$T/backend.err")" '^INFO: The job was canceled' "hung token endpoint: the job says canceled"
-unlike "$(cat "$T/backend.err")" '^ERROR:' "hung token endpoint: no ERROR for a cancel"
-is "$(mail_count)" "$N" "hung token endpoint: nothing sent"
+canceled_cleanly "hung token endpoint" "$N"
 left=""
 for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k"; done
 is "$left" "" "hung token endpoint: the unprivileged child is gone too (${kids:-none})"
@@ -151,12 +157,6 @@ wait_pid_file
 i=0
 while [ ! -s "$T/hung.accepted" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 ok "$([ -s "$T/hung.accepted" ]; echo $?)" "hung helper: the backend asked it"
-kill -TERM "$BPID"
-ended_within 60; ok $? "hung helper: the backend exits within 3 s of SIGTERM"
-wait "$BG" 2>/dev/null
-is "$(cat "$T/rc" 2>/dev/null)" "$RC_RETRY" "hung helper: exit RETRY"
-like "$(cat "$T/backend.err")" '^INFO: The job was canceled' "hung helper: the job says canceled"
-unlike "$(cat "$T/backend.err")" '^ERROR:' "hung helper: no ERROR for a cancel"
-is "$(mail_count)" "$N" "hung helper: nothing sent"
+canceled_cleanly "hung helper" "$N"
 
 done_testing
