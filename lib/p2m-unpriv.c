@@ -159,11 +159,12 @@ isolate_fds(int out)
 	close_from(OUT_FD + 1);
 }
 
+/* All of P to FD: a pipe (write), or a socket (send, no SIGPIPE) when SOCK. */
 static gboolean
-write_all(int fd, const guint8 *p, gsize len)
+write_all(int fd, const guint8 *p, gsize len, gboolean sock)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -201,7 +202,7 @@ child_main(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int out, int time
 	n[1] = (guint8) (reply->len >> 16);
 	n[2] = (guint8) (reply->len >> 8);
 	n[3] = (guint8) reply->len;
-	ok = write_all(OUT_FD, n, LEN_PREFIX) && write_all(OUT_FD, reply->data, reply->len);
+	ok = write_all(OUT_FD, n, LEN_PREFIX, FALSE) && write_all(OUT_FD, reply->data, reply->len, FALSE);
 	p2m_wipe(reply->data, reply->len);
 	/* _exit: no atexit handler or stdio buffer of the parent runs twice. */
 	_exit(ok ? 0 : EXIT_WRITE);
@@ -337,22 +338,6 @@ run_forked(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GB
 }
 
 static gboolean
-send_all(int fd, const guint8 *p, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		p += n;
-		len -= (gsize) n;
-	}
-	return TRUE;
-}
-
-static gboolean
 run_spawned(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, GByteArray **reply, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64) (timeout_s + 2) * G_USEC_PER_SEC;
@@ -390,7 +375,7 @@ run_spawned(p2m_unpriv_fn fn, const guint8 *req, gsize req_len, int timeout_s, G
 	out[1] = in[1] = -1;
 	/* The child reads it all before it answers; a child that died early
 	 * shows as EPIPE here and as a missing answer below. */
-	(void) send_all(in[0], req, req_len);
+	(void) write_all(in[0], req, req_len, TRUE);
 	shutdown(in[0], SHUT_WR);
 	ok = read_answer(out[0], deadline, reply, error);
 out:
