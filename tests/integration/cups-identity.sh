@@ -53,22 +53,7 @@ chmod 0644 "$T/doc.pdf"
 
 # U1's password in the store, as the PAM module hands it over at login.
 start_helper
-"$PYTHON3" - "$T/run/helper.sock" "$U1" "$U1_PW" <<'PY' >"$T/put.out" 2>&1
-import socket, struct, sys
-f = [(1, sys.argv[2].encode()), (2, sys.argv[3].encode())]
-body = b"".join(struct.pack(">BH", t, len(v)) + v for t, v in f)
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(b"P2M1" + struct.pack(">BBI", 1, len(f), len(body)) + body)
-r = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    r += d
-print("reply-op=%d" % r[4] if len(r) >= 10 else "reply-op=none")
-PY
+raw_put_password "$T/run/helper.sock" "$U1" "$U1_PW" >"$T/put.out" 2>&1
 [ -f "$T/state/users/$U1.cred" ]
 ok $? "the helper stored $U1's password (as the PAM module would)"
 

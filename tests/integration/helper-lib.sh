@@ -65,3 +65,27 @@ no_token_in() {
 	case "$1" in *"$SECRET_VALUE"*) found=1 ;; esac
 	ok $found "$2"
 }
+
+# raw_put_password SOCK USER PASSWORD [RUNNER...]: a PUT_PASSWORD frame made by
+# hand (what the PAM module sends), run through RUNNER (e.g. setpriv as another
+# user); prints "reply-op=N" with the helper's answer op, or "reply-op=none".
+raw_put_password() {
+	local sock="$1" user="$2" pw="$3"
+	shift 3
+	"$@" "$PYTHON3" - "$sock" "$user" "$pw" <<'PY'
+import socket, struct, sys
+f = [(1, sys.argv[2].encode()), (2, sys.argv[3].encode())]
+body = b"".join(struct.pack(">BH", t, len(v)) + v for t, v in f)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"P2M1" + struct.pack(">BBI", 1, len(f), len(body)) + body)
+r = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    r += d
+print("reply-op=%d" % r[4] if len(r) >= 10 else "reply-op=none")
+PY
+}

@@ -143,22 +143,8 @@ is "$BACKEND_RC" 0 "alice's next job is delivered"
 is "$(last_session auth_user)/$(last_session auth_ok)" "alice@contoso.com/True" "with the new password (the server now refuses the old one)"
 
 # 6. a non-root peer may not deposit a password
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$PYTHON3" - "$SOCK" <<'PY' >"$T/nobody.out" 2>&1
-import socket, struct, sys
-f = [(1, b"alice"), (2, b"evil-Pw")]
-body = b"".join(struct.pack(">BH", t, len(v)) + v for t, v in f)
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(5)
-s.connect(sys.argv[1])
-s.sendall(b"P2M1" + struct.pack(">BBI", 1, len(f), len(body)) + body)
-r = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    r += d
-print("reply-op=%d" % r[4] if len(r) >= 10 else "reply-op=none")
-PY
+raw_put_password "$SOCK" alice evil-Pw setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	>"$T/nobody.out" 2>&1
 like "$(cat "$T/nobody.out")" 'reply-op=129' "PUT_PASSWORD from uid nobody gets an ERROR reply"
 job 6 alice
 is "$BACKEND_RC" 0 "alice's stored password is unchanged by it"
