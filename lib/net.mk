@@ -3,6 +3,7 @@
 lib_libp2m_la_SOURCES += \
 	lib/p2m-job.c lib/p2m-job.h \
 	lib/p2m-options.c lib/p2m-options.h \
+	lib/p2m-wire.c lib/p2m-wire.h \
 	lib/p2m-smtp.c lib/p2m-smtp.h \
 	lib/p2m-graph.c lib/p2m-graph.h
 

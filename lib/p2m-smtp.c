@@ -1,15 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* p2m-smtp.c - one message over SMTP submission with libcurl: TLS always, AUTH pinned, the server's last refusal kept verbatim. */
+/* p2m-smtp.c - one message over SMTP submission: TLS always, AUTH pinned, every reply read by us and the last refusal kept verbatim. */
 #include "config.h"
 
 #include <string.h>
 
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <curl/curl.h>
 #include <glib.h>
-#include <openssl/ssl.h>
+#include <openssl/crypto.h>
 
 #include "p2m-debug.h"
 #include "p2m-error.h"
@@ -17,6 +13,7 @@
 #include "p2m-fail.h"
 #include "p2m-smtp.h"
 #include "p2m-text.h"
+#include "p2m-wire.h"
 
 #define LINE_MAX_KEPT 1024  /* one reply line; Microsoft's are a few hundred bytes */
 
@@ -136,9 +133,9 @@ finish_reply(p2m_smtp_tracker *t)
 	t->last = g_strdup(t->current->str);
 	/* A server may refuse an XOAUTH2 token with a 334 carrying a JSON
 	 * error before its 535 (Google does; RFC 7628 3.2.2 for OAUTHBEARER).
-	 * libcurl gives up on that 334 without reading the 535, so the
-	 * challenge is the only refusal there is: keep it as one, so the job
-	 * is classified as a refused token, not as a network failure. */
+	 * The challenge says more than the 535 that follows (which p2m_smtp_send
+	 * reads untracked): keep it as the refusal, so the job is classified
+	 * as a refused token. */
 	if (t->stage == P2M_SMTP_STAGE_AUTH && code == 334 && (challenge = xoauth2_challenge(t->current->str)) != NULL) {
 		g_free(t->refusal);
 		t->refusal = g_strconcat("334 ", challenge, NULL);
@@ -213,8 +210,8 @@ p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len)
 	for (i = 0; i < G_N_ELEMENTS(verbs); i++) {
 		if (strcmp(verb, verbs[i].verb) != 0)
 			continue;
-		/* libcurl says QUIT as it closes a connection that already
-		 * failed: the step that failed is the one to report. */
+		/* A QUIT after a failure is not a step: the step that
+		 * failed is the one to report. */
 		if (verbs[i].stage == P2M_SMTP_STAGE_QUIT && t->sent_any && t->stage != P2M_SMTP_STAGE_DATA_END)
 			return;
 		t->stage = verbs[i].stage;
@@ -267,82 +264,7 @@ p2m_smtp_read_ca(const p2m_account *account, GBytes **pem, GError **error)
 	return TRUE;
 }
 
-/* ---- the transfer --------------------------------------------------------------- */
-
-static guint
-port_of(const p2m_account *a)
-{
-	return a->port != 0 ? a->port : (a->tls == P2M_TLS_IMPLICIT ? 465 : 587);
-}
-
-typedef struct {
-	CURL                   *h;
-	const p2m_smtp_request *req;
-	p2m_smtp_tracker       *tracker;
-	GError                 *read_error;
-	gboolean                canceled;
-	gboolean                eof;          /* the reader said "end": libcurl sends the final "." next */
-	p2m_smtp_stage          work;         /* the last step but QUIT (libcurl sends QUIT into a dead connection) */
-	guint64                 bytes;
-	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
-	guint64                 server_size;  /* SIZE of the current EHLO reply, 0 = none */
-	char                   *too_large;    /* why the message was stopped as too large */
-	gint64                  start;        /* monotonic µs at the start, for the transcript */
-	gboolean                auth_offered; /* the current EHLO reply offers our AUTH mechanism */
-	char                   *no_auth;      /* the mechanisms offered when ours was not */
-	gboolean                quit_sent;    /* QUIT said after a refusal */
-	curl_socket_t           fd;           /* the connection's socket (SOCKOPTFUNCTION) */
-	gint64                  cancel_seen;  /* monotonic µs of a cancel after the final ".", 0 = none */
-	gboolean                unconfirmed;  /* canceled while the server had not answered the final "." */
-} xfer;
-
-/* The whole message is with libcurl: the final "." goes (or went) next.
- * With a known size libcurl stops reading at it, without a last call. */
-static gboolean
-all_sent(const xfer *x)
-{
-	return x->eof || (x->req->size > 0 && x->bytes >= x->req->size);
-}
-
-static gboolean
-is_canceled(const xfer *x)
-{
-	return x->req->cancel != NULL && *x->req->cancel != 0;
-}
-
-static unsigned
-timeout_of(const p2m_smtp_request *req)
-{
-	return req->timeout_s > 0 ? (unsigned) req->timeout_s : P2M_DEFAULT_TIMEOUT;
-}
-
-/* RFC 5321 2.4: EHLO keywords are case-insensitive, but libcurl compares
- * "STARTTLS" and "AUTH " byte for byte.  A server answering "250-starttls"
- * would look as if it offered no STARTTLS (the job retried for ever), and
- * one answering "250-auth login xoauth2" as if it offered no AUTH (the
- * mail goes out unauthenticated and meets 5.7.57, stopping the queue).
- * libcurl hands each reply line to the header callback in its own buffer
- * before it parses the line, so the keyword is upper-cased there, in place
- * and at the same length; on AUTH lines the mechanism names too (SASL names
- * are upper case, RFC 4422 3.1).  A libcurl that passed a copy would just
- * not see the change: nothing else depends on it. */
-void
-p2m_smtp_normalize_ehlo_line(char *line, gsize len)
-{
-	gsize i = 4, end;
-	gboolean auth;
-
-	if (len < 5 || strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
-		return;
-	for (end = i; end < len && (g_ascii_isalnum(line[end]) || line[end] == '-'); end++)
-		;
-	auth = end - i == 4 && g_ascii_strncasecmp(line + i, "AUTH", 4) == 0;
-	if (auth)   /* "AUTH login xoauth2" and the old "AUTH=login" form */
-		while (end < len && line[end] != '\r' && line[end] != '\n')
-			end++;
-	for (; i < end; i++)
-		line[i] = g_ascii_toupper(line[i]);
-}
+/* ---- EHLO lines and the transcript (pure) ------------------------------------ */
 
 gboolean
 p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size)
@@ -371,8 +293,6 @@ p2m_smtp_parse_ehlo_size(const char *line, gsize len, guint64 *size)
 	return TRUE;
 }
 
-/* The limit in force: the smaller of max_message_size and the server's
- * SIZE, 0 when neither is set. */
 int
 p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech)
 {
@@ -397,6 +317,156 @@ p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech)
 	return 0;
 }
 
+char *
+p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth)
+{
+	g_autofree char *clean = NULL;
+	const char *mech, *end;
+
+	if (in_auth)
+		return g_strdup("<hidden>");
+	clean = clean_reply_line(line, len);
+	if (g_ascii_strncasecmp(clean, "AUTH ", 5) != 0)
+		return g_steal_pointer(&clean);
+	/* The mechanism is shown, never its initial response. */
+	for (mech = clean + 5; *mech == ' '; mech++)
+		;
+	for (end = mech; *end != '\0' && *end != ' '; end++)
+		;
+	while (*end == ' ')
+		end++;
+	return g_strdup_printf("AUTH %.*s%s", (int) (strcspn(mech, " ")), mech, *end != '\0' ? " <hidden>" : "");
+}
+
+/* ---- dot-stuffing (pure) ------------------------------------------------------- */
+
+void
+p2m_smtp_stuffer_init(p2m_smtp_stuffer *s)
+{
+	s->crlf = 2;   /* the message starts a line: a leading "." is doubled too */
+}
+
+gsize
+p2m_smtp_stuff(p2m_smtp_stuffer *s, const char *in, gsize len, char *out)
+{
+	gsize i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s->crlf == 2 && in[i] == '.')
+			out[n++] = '.';
+		out[n++] = in[i];
+		s->crlf = in[i] == '\r' ? 1 : in[i] == '\n' && s->crlf == 1 ? 2 : 0;
+	}
+	return n;
+}
+
+const char *
+p2m_smtp_stuff_end(const p2m_smtp_stuffer *s)
+{
+	return s->crlf == 2 ? ".\r\n" : "\r\n.\r\n";
+}
+
+/* ---- the transfer --------------------------------------------------------------- */
+
+#define CHUNK           (64 * 1024)  /* message bytes read at a time; stuffed they fit in twice that */
+#define REPLY_LINES_MAX 256          /* lines of one reply: a server that never ends one is broken */
+#define QUIT_WAIT_S     1u           /* for the 221 after a refusal */
+#define QUIT_DONE_S     5u           /* for the 221 after the message was accepted */
+
+static guint
+port_of(const p2m_account *a)
+{
+	return a->port != 0 ? a->port : (a->tls == P2M_TLS_IMPLICIT ? 465 : 587);
+}
+
+typedef enum { READ_TRACKED, READ_EHLO, READ_UNTRACKED } read_mode;
+
+typedef struct {
+	const p2m_smtp_request *req;
+	p2m_smtp_tracker       *tracker;
+	p2m_wire               *wire;
+	p2m_wire_status         failed;       /* the first failure on the wire */
+	char                   *protocol;     /* a reply we cannot follow */
+	gboolean                tls;          /* TLS is up: what EHLO says can be believed */
+	/* what the current EHLO reply offers */
+	gboolean                starttls_offered;
+	gboolean                size_offered;
+	guint64                 server_size;  /* its SIZE, 0 = no fixed limit */
+	gboolean                auth_offered; /* our mechanism */
+	char                   *no_auth;      /* the AUTH mechanisms when ours was not among them ("" = none) */
+	gboolean                no_starttls;
+	GError                 *read_error;
+	char                   *too_large;    /* why the message was stopped as too large */
+	guint64                 bytes;
+	gboolean                all_sent;     /* the final "." was written whole */
+	gboolean                accepted;     /* and the server took the message */
+	gboolean                canceled;
+	gboolean                unconfirmed;  /* canceled while the server had not answered the final "." */
+	gint64                  cancel_seen;  /* monotonic µs of a cancel after the final ".", 0 = none */
+	gboolean                quit_sent;
+	p2m_smtp_stage          work;         /* the step under way (QUIT excepted) */
+	gint64                  start;        /* monotonic µs, for the transcript */
+} xfer;
+
+static gboolean
+is_canceled(const xfer *x)
+{
+	return x->req->cancel != NULL && *x->req->cancel != 0;
+}
+
+static unsigned
+timeout_of(const p2m_smtp_request *req)
+{
+	return req->timeout_s > 0 ? (unsigned) req->timeout_s : P2M_DEFAULT_TIMEOUT;
+}
+
+static double
+elapsed(const xfer *x)
+{
+	return (double) (g_get_monotonic_time() - x->start) / G_USEC_PER_SEC;
+}
+
+/* Asked by every wait.  Before the final "." is out, a cancel ends the job
+ * at once and the server keeps nothing.  After it the answer is awaited:
+ * cut now, and the server might keep the message without our knowing.
+ * But not longer than P2M_SMTP_CANCEL_GRACE_S (or the timeout, if
+ * shorter): cupsd kills a backend 30 s after its SIGTERM (JobKillDelay),
+ * and a killed backend says nothing at all. */
+static gboolean
+stop_cb(void *ctx)
+{
+	xfer *x = ctx;
+	gint64 now, grace;
+
+	if (!is_canceled(x))
+		return FALSE;
+	if (x->accepted)
+		return TRUE;   /* only the QUIT is left: nothing to lose */
+	if (!x->all_sent) {
+		x->canceled = TRUE;
+		return TRUE;
+	}
+	now = g_get_monotonic_time();
+	if (x->cancel_seen == 0)
+		x->cancel_seen = now;
+	grace = (gint64) MIN(P2M_SMTP_CANCEL_GRACE_S, timeout_of(x->req)) * G_USEC_PER_SEC;
+	if (now - x->cancel_seen < grace)
+		return FALSE;
+	x->canceled = TRUE;
+	x->unconfirmed = TRUE;
+	return TRUE;
+}
+
+static gboolean
+wire_ok(xfer *x, p2m_wire_status st)
+{
+	if (st != P2M_WIRE_OK && x->failed == P2M_WIRE_OK)
+		x->failed = st;
+	return st == P2M_WIRE_OK;
+}
+
+/* The limit in force: the smaller of max_message_size and the server's
+ * SIZE, 0 when neither is set. */
 static guint64
 size_limit(const xfer *x)
 {
@@ -442,285 +512,6 @@ known_too_large(xfer *x)
 	return TRUE;
 }
 
-static double
-elapsed(const xfer *x)
-{
-	return (double) (g_get_monotonic_time() - x->start) / G_USEC_PER_SEC;
-}
-
-/* After some refusals libcurl drops the connection without QUIT (it treats
- * the error as a premature end), so the server logs "lost connection
- * after AUTH", which fail2ban and log watchers count as an attack.  Say
- * QUIT ourselves, on the connection's TLS session (or the plain socket
- * before STARTTLS), at the one moment nothing else is in flight: the
- * refusal was just read and libcurl will send nothing more.  Not after
- * an EHLO refusal (libcurl falls back to HELO) nor a greeting (the
- * server closes). */
-static void
-say_quit(xfer *x)
-{
-	struct curl_tlssessioninfo *ti = NULL;
-	curl_socket_t s = CURL_SOCKET_BAD;
-	SSL *ssl = NULL;
-	gboolean sent = FALSE;
-	char answer[256];
-	gsize got = 0;
-	gint64 until;
-	int n;
-
-	if (x->quit_sent || x->h == NULL)
-		return;
-	x->quit_sent = TRUE;
-	if (curl_easy_getinfo(x->h, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti != NULL &&
-	    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals != NULL)
-		ssl = ti->internals;
-	/* libcurl reports no active socket while a transfer runs (and its TLS
-	 * goes through its own BIO): the socket was noted when it was made. */
-	s = x->fd;
-	if (s == CURL_SOCKET_BAD) {
-		p2m_debug("smtp +%.3fs C: QUIT could not be sent (no socket)", elapsed(x));
-		return;
-	}
-	if (ssl != NULL)
-		sent = SSL_write(ssl, "QUIT\r\n", 6) == 6;
-	else if (!x->tls || x->tracker->refusal_stage == P2M_SMTP_STAGE_STARTTLS)
-		sent = send(s, "QUIT\r\n", 6, MSG_NOSIGNAL) == 6;   /* no TLS yet: plain text is right */
-	p2m_debug("smtp +%.3fs C: QUIT%s", elapsed(x), sent ? " (after the refusal)" : " could not be sent");
-	/* A polite client reads the 221 before it closes (servers may drop
-	 * a line still unread when the peer is gone); a second at most. */
-	until = g_get_monotonic_time() + G_USEC_PER_SEC;
-	while (sent && got < sizeof(answer) - 1 && memchr(answer, '\n', got) == NULL) {
-		struct pollfd pfd = { .fd = s, .events = POLLIN };
-		gint64 left = (until - g_get_monotonic_time()) / 1000;
-
-		if (left <= 0 || ((ssl == NULL || SSL_pending(ssl) == 0) && poll(&pfd, 1, (int) left) <= 0))
-			break;
-		n = ssl != NULL ? SSL_read(ssl, answer + got, (int) (sizeof(answer) - 1 - got)) :
-		    (int) recv(s, answer + got, sizeof(answer) - 1 - got, 0);
-		if (n <= 0 && (ssl == NULL || SSL_get_error(ssl, n) != SSL_ERROR_WANT_READ))
-			break;
-		got += n > 0 ? (gsize) n : 0;
-	}
-	answer[got] = '\0';
-	if (got > 0) {
-		g_autofree char *line = clean_reply_line(answer, strcspn(answer, "\r\n"));
-
-		p2m_debug("smtp +%.3fs S: %s", elapsed(x), line);
-	}
-}
-
-/* libcurl says QUIT itself after a refusal of MAIL, RCPT or DATA, but
- * not after one of STARTTLS, AUTH or the message's end. */
-static gboolean
-quit_after(p2m_smtp_stage stage)
-{
-	return stage == P2M_SMTP_STAGE_STARTTLS || stage == P2M_SMTP_STAGE_AUTH || stage == P2M_SMTP_STAGE_DATA_END;
-}
-
-/* Each EHLO reply line (but the first, the server's name) is normalized
- * for libcurl and, under TLS, its SIZE kept.  At the end of an EHLO reply
- * under TLS a message known to be too large is stopped there, before AUTH
- * and MAIL: returning less than the line makes libcurl give up. */
-static size_t
-header_cb(char *buf, size_t size, size_t nitems, void *userp)
-{
-	xfer *x = userp;
-	gboolean ehlo = x->tracker->stage == P2M_SMTP_STAGE_EHLO;
-	const char *mech = x->req->bearer != NULL ? "XOAUTH2" : "LOGIN";
-	guint64 limit = 0;
-	int offered;
-
-	if (ehlo && x->tracker->current->len > 0) {
-		p2m_smtp_normalize_ehlo_line(buf, size * nitems);
-		if (x->tls && p2m_smtp_parse_ehlo_size(buf, size * nitems, &limit))
-			x->server_size = limit;
-		if (x->tls && (offered = p2m_smtp_ehlo_offers_auth(buf, size * nitems, mech)) >= 0) {
-			x->auth_offered = offered == 1;
-			if (offered == 0 && x->no_auth == NULL)
-				x->no_auth = clean_reply_line(buf + 4, size * nitems > 4 ? size * nitems - 4 : 0);
-		}
-	}
-	p2m_smtp_tracker_reply_line(x->tracker, buf, size * nitems);
-	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
-		x->work = x->tracker->stage;   /* after a 354: data_end */
-	/* a final 4xx/5xx just read: libcurl gives up after it */
-	if (x->tracker->current->len == 0 && x->tracker->last != NULL && reply_code(x->tracker->last) >= 400 &&
-	    x->tracker->refusal != NULL && quit_after(x->tracker->refusal_stage))
-		say_quit(x);
-	if (ehlo && x->tls && x->tracker->current->len == 0 && known_too_large(x))
-		return 0;
-	/* Under TLS, an EHLO without our mechanism ends the dialogue here:
-	 * libcurl would otherwise go on to MAIL FROM without signing in
-	 * (none offered) or fail with no reply to show (another one). */
-	if (ehlo && x->tls && x->tracker->current->len == 0 && x->tracker->last != NULL &&
-	    reply_code(x->tracker->last) == 250 && !x->auth_offered) {
-		if (x->no_auth == NULL)
-			x->no_auth = g_strdup("");
-		return 0;
-	}
-	return size * nitems;
-}
-
-char *
-p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth)
-{
-	g_autofree char *clean = NULL;
-	const char *mech, *end;
-
-	if (in_auth)
-		return g_strdup("<hidden>");
-	clean = clean_reply_line(line, len);
-	if (g_ascii_strncasecmp(clean, "AUTH ", 5) != 0)
-		return g_steal_pointer(&clean);
-	/* The mechanism is shown, never its initial response. */
-	for (mech = clean + 5; *mech == ' '; mech++)
-		;
-	for (end = mech; *end != '\0' && *end != ' '; end++)
-		;
-	while (*end == ' ')
-		end++;
-	return g_strdup_printf("AUTH %.*s%s", (int) (strcspn(mech, " ")), mech, *end != '\0' ? " <hidden>" : "");
-}
-
-gboolean
-p2m_smtp_debug_text_shown(const char *text, gsize len)
-{
-	static const char *const shown[] = {
-		"Trying ", "Connected to ", "SSL connection using ", "SSL certificate verify", "Server certificate",
-		"subject:", "start date:", "expire date:", "issuer:", "subjectAltName", "Closing connection",
-		"Failed to connect", "Could not resolve", "Connection timed out", "Operation timed out",
-		"OpenSSL SSL_", "STARTTLS", "SSL_ERROR", "Recv failure", "Send failure", NULL
-	};
-	gsize i = 0, k;
-
-	while (i < len && text[i] == ' ')
-		i++;
-	for (k = 0; shown[k] != NULL; k++)
-		if (len - i >= strlen(shown[k]) && strncmp(text + i, shown[k], strlen(shown[k])) == 0)
-			return TRUE;
-	return FALSE;
-}
-
-/* Needs CURLOPT_VERBOSE, but with this callback set libcurl prints nothing
- * itself.  Commands feed the tracker; with a debug sink set, the dialogue
- * becomes the transcript, AUTH payloads hidden (p2m_smtp_debug_command)
- * and of libcurl's own words only the allowed ones (connection, TLS
- * version and cipher, certificate). */
-static int
-debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
-{
-	xfer *x = userp;
-	gboolean was_in_auth = x->tracker->in_auth;
-	g_autofree char *shown = NULL;
-
-	if (type == CURLINFO_TEXT && p2m_debug_enabled() && p2m_smtp_debug_text_shown(data, size)) {
-		shown = clean_reply_line(data, size);
-		p2m_debug("smtp +%.3fs * %s", elapsed(x), g_strstrip(shown));
-	}
-	if (type == CURLINFO_HEADER_IN && p2m_debug_enabled()) {
-		shown = clean_reply_line(data, size);
-		p2m_debug("smtp +%.3fs S: %s", elapsed(x), shown);
-	}
-	if (type != CURLINFO_HEADER_OUT)
-		return 0;
-	p2m_smtp_tracker_command(x->tracker, data, size);
-	if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
-		x->work = x->tracker->stage;
-	if (p2m_debug_enabled()) {
-		shown = p2m_smtp_debug_command(data, size, was_in_auth);
-		p2m_debug("smtp +%.3fs C: %s", elapsed(x), shown);
-	}
-	/* A new EHLO reply replaces the last one's SIZE; after STARTTLS
-	 * (the only way on, CURLUSESSL_ALL) the replies come under TLS. */
-	if (x->tracker->stage == P2M_SMTP_STAGE_EHLO) {
-		x->server_size = 0;
-		x->auth_offered = FALSE;
-	}
-	if (x->tracker->stage == P2M_SMTP_STAGE_STARTTLS)
-		x->tls = TRUE;
-	return 0;
-}
-
-/* A connection this process drops, or that dies with it (cupsd stops a
- * job with SIGKILL when it shuts down), is reset, not closed: what is
- * still in the socket buffer, maybe the end of the message and its final
- * ".", is thrown away instead of reaching the server after the job was
- * given up, and being sent a second time by the next attempt.  Only after
- * the server's last answer does a session end, so nothing is lost.  The
- * socket is also noted, for a QUIT after a refusal (say_quit). */
-static int
-sockopt_cb(void *userp, curl_socket_t fd, curlsocktype purpose)
-{
-	struct linger l = { 1, 0 };
-	xfer *x = userp;
-
-	if (purpose == CURLSOCKTYPE_IPCXN) {
-		x->fd = fd;
-		(void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	}
-	return CURL_SOCKOPT_OK;
-}
-
-static size_t
-read_cb(char *buf, size_t size, size_t nitems, void *userp)
-{
-	xfer *x = userp;
-	gssize n;
-
-	if (is_canceled(x)) {
-		x->canceled = TRUE;
-		return CURL_READFUNC_ABORT;
-	}
-	/* Normally stopped at EHLO already; a server that offers no SIZE
-	 * still gets not one byte of a message known to be too large. */
-	if (known_too_large(x))
-		return CURL_READFUNC_ABORT;
-	n = x->req->read(x->req->read_ctx, buf, size * nitems, &x->read_error);
-	if (n == 0)
-		x->eof = TRUE;
-	if (n < 0 || is_canceled(x)) {
-		/* A read interrupted by SIGTERM is a cancel, not a bad document. */
-		x->canceled = is_canceled(x);
-		return CURL_READFUNC_ABORT;
-	}
-	/* A size not known in advance is counted: after an abort libcurl
-	 * never sends the final ".", so the server keeps nothing. */
-	if (size_limit(x) != 0 && x->bytes + (guint64) n > size_limit(x)) {
-		stop_too_large(x, 0);
-		return CURL_READFUNC_ABORT;
-	}
-	x->bytes += (guint64) n;
-	return (size_t) n;
-}
-
-/* Called at least once a second: lets a cancel end a wait for the server.
- * Once the final "." is on its way the answer is awaited: cut now, the
- * server might keep the message without our knowing.  But not longer than
- * P2M_SMTP_CANCEL_GRACE_S (or the timeout, if shorter): cupsd kills a
- * backend 30 s after its SIGTERM (JobKillDelay), and a killed backend
- * says nothing at all. */
-static int
-progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	xfer *x = userp;
-	guint grace;
-
-	if (!is_canceled(x))
-		return 0;
-	if (!all_sent(x)) {
-		x->canceled = TRUE;
-		return 1;
-	}
-	if (x->cancel_seen == 0)
-		x->cancel_seen = g_get_monotonic_time();
-	grace = MIN(P2M_SMTP_CANCEL_GRACE_S, timeout_of(x->req));
-	if (g_get_monotonic_time() - x->cancel_seen < (gint64) grace * G_USEC_PER_SEC)
-		return 0;
-	x->canceled = TRUE;
-	x->unconfirmed = TRUE;
-	return 1;
-}
-
 /* The EHLO name: this host's name when it is a plain DNS name. */
 static const char *
 ehlo_name(void)
@@ -733,139 +524,336 @@ ehlo_name(void)
 	return h;
 }
 
-static char *
-make_url(const p2m_account *a)
+/* One command line (CRLF included) to the server.  TRACK: the tracker
+ * follows it (a QUIT at the end is not a step of the job).  SECRET: an
+ * AUTH payload; the transcript hides it, and the caller wipes it. */
+static p2m_wire_status
+write_line(xfer *x, const char *line, gboolean track, gboolean secret)
 {
-	const char *scheme = a->tls == P2M_TLS_IMPLICIT ? "smtps" : "smtp";
-	guint port = port_of(a);
+	gsize len = strlen(line);
+	gboolean hidden = secret || (track && x->tracker->in_auth);
 
-	if (strchr(a->server, ':') != NULL)  /* an IPv6 literal */
-		return g_strdup_printf("%s://[%s]:%u/%s", scheme, a->server, port, ehlo_name());
-	return g_strdup_printf("%s://%s:%u/%s", scheme, a->server, port, ehlo_name());
-}
-
-static struct curl_slist *
-make_rcpt(const char *const *rcpt)
-{
-	struct curl_slist *list = NULL;
-
-	for (; rcpt != NULL && *rcpt != NULL; rcpt++) {
-		g_autofree char *a = g_strdup_printf("<%s>", *rcpt);
-		list = curl_slist_append(list, a);
+	if (track) {
+		p2m_smtp_tracker_command(x->tracker, line, len);
+		if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+			x->work = x->tracker->stage;
 	}
-	return list;
-}
+	if (p2m_debug_enabled()) {
+		g_autofree char *shown = g_ascii_strncasecmp(line, "AUTH ", 5) == 0 ?
+		                         p2m_smtp_debug_command(line, len, FALSE) :
+		                         p2m_smtp_debug_command(line, len, hidden);
 
-/* Everything about TLS: required, 1.2 or later, peer and name verified. */
-static CURLcode
-setup_tls(CURL *h, const p2m_smtp_request *req)
-{
-	CURLcode rc = CURLE_OK;
-
-	rc |= curl_easy_setopt(h, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
-	rc |= curl_easy_setopt(h, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	rc |= curl_easy_setopt(h, CURLOPT_CAPATH, P2M_SMTP_CAPATH);
-	if (req->ca_pem != NULL) {
-		struct curl_blob blob;
-		gsize len = 0;
-
-		blob.data = (void *) g_bytes_get_data(req->ca_pem, &len);
-		blob.len = len;
-		blob.flags = CURL_BLOB_COPY;
-		rc |= curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		p2m_debug("smtp +%.3fs C: %s", elapsed(x), shown);
 	}
-	return rc;
+	return p2m_wire_write(x->wire, line, len);
 }
 
-/* The mechanism is pinned: libcurl would otherwise pick what the server
- * offers (OAUTHBEARER before XOAUTH2, PLAIN before LOGIN). */
-static CURLcode
-setup_auth(CURL *h, const p2m_smtp_request *req)
+static gboolean
+command(xfer *x, const char *line)
 {
-	CURLcode rc = CURLE_OK;
+	return wire_ok(x, write_line(x, line, TRUE, FALSE));
+}
 
-	rc |= curl_easy_setopt(h, CURLOPT_USERNAME, req->username);
-	if (req->bearer != NULL) {
-		rc |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-		rc |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, req->bearer->data);
-		rc |= curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
-	} else {
-		rc |= curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=LOGIN");
-		rc |= curl_easy_setopt(h, CURLOPT_PASSWORD, req->password != NULL ? req->password->data : "");
+/* An AUTH line carrying PREFIX and the base64 of RAW; wiped after use. */
+static gboolean
+secret_command(xfer *x, const char *prefix, const char *raw, gsize len)
+{
+	char *b64 = g_base64_encode((const guchar *) raw, len);
+	char *line = g_strconcat(prefix, b64, "\r\n", NULL);
+	gboolean ok = wire_ok(x, write_line(x, line, TRUE, TRUE));
+
+	OPENSSL_cleanse(b64, strlen(b64));
+	OPENSSL_cleanse(line, strlen(line));
+	g_free(b64);
+	g_free(line);
+	return ok;
+}
+
+/* One line of an EHLO reply (not its first, the server's name). */
+static void
+ehlo_line(xfer *x, const char *line, gsize len)
+{
+	const char *mech = x->req->bearer != NULL ? "XOAUTH2" : "LOGIN";
+	guint64 limit = 0;
+	int offered;
+
+	if (len >= 12 && g_ascii_strncasecmp(line + 4, "STARTTLS", 8) == 0 &&
+	    (len == 12 || line[12] == '\r' || line[12] == ' '))
+		x->starttls_offered = TRUE;
+	if (!x->tls)
+		return;   /* before TLS only STARTTLS counts: the rest may be forged */
+	if (p2m_smtp_parse_ehlo_size(line, len, &limit)) {
+		x->size_offered = TRUE;
+		x->server_size = limit;
 	}
-	return rc;
-}
-
-static CURLcode
-setup_transfer(CURL *h, const p2m_smtp_request *req, xfer *x, const char *url,
-               struct curl_slist *rcpt, char *errbuf)
-{
-	g_autofree char *from = g_strdup_printf("<%s>", req->mail_from);
-	CURLcode rc = CURLE_OK;
-
-	rc |= curl_easy_setopt(h, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-	rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
-	rc |= curl_easy_setopt(h, CURLOPT_PROXY, "");
-	rc |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc |= p2m_net_set_timeouts(h, req->timeout_s);
-	rc |= setup_tls(h, req);
-	rc |= setup_auth(h, req);
-	rc |= curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);   /* copied by libcurl */
-	rc |= curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	/* libcurl sends it as SIZE= on MAIL FROM when the server offers SIZE,
-	 * so a server with a lower limit than it said refuses at MAIL. */
-	if (req->size > 0)
-		rc |= curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) req->size);
-	/* Fewer, fuller TLS records for large scans; memory stays a constant. */
-	rc |= curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
-	rc |= curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	rc |= curl_easy_setopt(h, CURLOPT_READDATA, x);
-	rc |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	rc |= curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
-	rc |= curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x);
-	rc |= curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
-	rc |= curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
-	rc |= curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);  /* only feeds debug_cb */
-	rc |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	rc |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-	rc |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	return rc;
-}
-
-static p2m_error
-curl_error_class(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		return P2M_E_TLS_VERIFY;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CIPHER:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-		return P2M_E_TLS;
-	case CURLE_OUT_OF_MEMORY:
-		return P2M_E_NOMEM;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_NOT_BUILT_IN:
-	case CURLE_BAD_FUNCTION_ARGUMENT:
-	case CURLE_UNKNOWN_OPTION:
-		return P2M_E_INTERNAL;
-	default:
-		return P2M_E_CONNECT;
+	if ((offered = p2m_smtp_ehlo_offers_auth(line, len, mech)) >= 0) {
+		x->auth_offered = x->auth_offered || offered == 1;
+		if (offered == 0 && x->no_auth == NULL)
+			x->no_auth = clean_reply_line(line + 4, len - 4);
 	}
+}
+
+/* The next reply: its code, or -1 when the wire failed (or it had too
+ * many lines).  Tracked replies feed the tracker; an untracked one (a
+ * QUIT's, the end of a refused XOAUTH2 exchange) only the transcript. */
+static int
+read_reply(xfer *x, read_mode mode)
+{
+	char line[LINE_MAX_KEPT + 3];
+	gsize len, n;
+
+	for (n = 0; n < REPLY_LINES_MAX; n++) {
+		gboolean first = x->tracker->current->len == 0;
+
+		if (!wire_ok(x, p2m_wire_read_line(x->wire, line, sizeof(line), &len)))
+			return -1;
+		if (p2m_debug_enabled()) {
+			g_autofree char *shown = clean_reply_line(line, len);
+
+			p2m_debug("smtp +%.3fs S: %s", elapsed(x), shown);
+		}
+		if (mode == READ_UNTRACKED) {
+			if (len < 4 || line[3] != '-')
+				return reply_code(line);
+			continue;
+		}
+		if (mode == READ_EHLO && !first)
+			ehlo_line(x, line, len);
+		p2m_smtp_tracker_reply_line(x->tracker, line, len);
+		if (x->tracker->stage != P2M_SMTP_STAGE_QUIT)
+			x->work = x->tracker->stage;   /* after a 354: data_end */
+		if (x->tracker->current->len == 0)
+			return reply_code(x->tracker->last);
+	}
+	g_free(x->protocol);
+	x->protocol = g_strdup_printf("a reply of more than %d lines", REPLY_LINES_MAX);
+	return -1;
+}
+
+/* QUIT, and a short wait for the 221 before closing: without it servers
+ * log "lost connection after AUTH", which fail2ban and log watchers count
+ * as an attack.  Failures here change nothing about the job. */
+static void
+say_quit(xfer *x, unsigned wait_s)
+{
+	if (x->quit_sent || !p2m_wire_connected(x->wire))
+		return;
+	x->quit_sent = TRUE;
+	p2m_wire_set_timeout(x->wire, MIN(wait_s, timeout_of(x->req)));
+	if (write_line(x, "QUIT\r\n", FALSE, FALSE) == P2M_WIRE_OK) {
+		char line[LINE_MAX_KEPT + 3];
+		gsize len;
+
+		if (p2m_wire_read_line(x->wire, line, sizeof(line), &len) == P2M_WIRE_OK && p2m_debug_enabled()) {
+			g_autofree char *shown = clean_reply_line(line, len);
+
+			p2m_debug("smtp +%.3fs S: %s", elapsed(x), shown);
+		}
+	}
+}
+
+/* CODE answered a step that wanted WANT (first digit 2 or 3): FALSE, with
+ * a polite QUIT, when it is anything else.  A 4xx/5xx is already the
+ * tracker's refusal; anything else is a reply we cannot follow. */
+static gboolean
+expect(xfer *x, int code, int want)
+{
+	if (code >= 0 && code / 100 == want)
+		return TRUE;
+	if (code < 0 && x->protocol == NULL)
+		return FALSE;   /* the wire failed: nothing to say QUIT on */
+	if (code >= 0 && (code < 400 || code > 599)) {
+		g_autofree char *shown = clean_reply_line(x->tracker->last != NULL ? x->tracker->last : "", 200);
+
+		g_free(x->protocol);
+		x->protocol = g_strdup_printf("unexpected reply to %s: \"%s\"",
+		                              p2m_smtp_stage_name(x->tracker->stage), shown);
+	}
+	say_quit(x, QUIT_WAIT_S);
+	return FALSE;
+}
+
+static gboolean
+start_tls(xfer *x)
+{
+	g_autofree char *about = NULL;
+
+	if (!wire_ok(x, p2m_wire_start_tls(x->wire, P2M_SMTP_CAPATH, x->req->ca_pem)))
+		return FALSE;
+	x->tls = TRUE;
+	if (p2m_debug_enabled()) {
+		about = p2m_wire_describe_tls(x->wire);
+		p2m_debug("smtp +%.3fs * %s", elapsed(x), about);
+	}
+	return TRUE;
+}
+
+/* EHLO, its answer read for STARTTLS, SIZE and AUTH (RFC 5321 2.4: in any
+ * case).  A refused EHLO is reported: without EHLO there is neither
+ * STARTTLS nor AUTH, so falling back to HELO could not get further. */
+static gboolean
+ehlo(xfer *x)
+{
+	g_autofree char *line = g_strdup_printf("EHLO %s\r\n", ehlo_name());
+
+	x->starttls_offered = x->size_offered = x->auth_offered = FALSE;
+	x->server_size = 0;
+	g_clear_pointer(&x->no_auth, g_free);
+	return command(x, line) && expect(x, read_reply(x, READ_EHLO), 2);
+}
+
+/* The mechanism is pinned: AUTH LOGIN for a password, XOAUTH2 for a
+ * token, never another one the server might prefer. */
+static gboolean
+authenticate(xfer *x)
+{
+	const p2m_smtp_request *req = x->req;
+	gboolean ok = FALSE;
+	char *raw;
+	int code;
+
+	if (req->bearer == NULL) {
+		const p2m_secret *pw = req->password;
+
+		return command(x, "AUTH LOGIN\r\n") && expect(x, read_reply(x, READ_TRACKED), 3) &&
+		       secret_command(x, "", req->username, strlen(req->username)) &&
+		       expect(x, read_reply(x, READ_TRACKED), 3) &&
+		       secret_command(x, "", pw != NULL ? pw->data : "", pw != NULL ? pw->len : 0) &&
+		       expect(x, read_reply(x, READ_TRACKED), 2);
+	}
+	raw = g_strdup_printf("user=%s\001auth=Bearer %s\001\001", req->username, req->bearer->data);
+	ok = secret_command(x, "AUTH XOAUTH2 ", raw, strlen(raw));
+	OPENSSL_cleanse(raw, strlen(raw));
+	g_free(raw);
+	if (!ok || (code = read_reply(x, READ_TRACKED)) < 0)
+		return FALSE;
+	if (code == 334) {
+		/* An error challenge (JSON, RFC 7628 3.2.2): the tracker keeps
+		 * it as the refusal, the clearest words there are.  The empty
+		 * response ends the exchange; its final 535 says less. */
+		if (wire_ok(x, write_line(x, "\r\n", FALSE, TRUE)))
+			(void) read_reply(x, READ_UNTRACKED);
+		say_quit(x, QUIT_WAIT_S);
+		return FALSE;
+	}
+	return expect(x, code, 2);
+}
+
+static gboolean
+envelope(xfer *x)
+{
+	const p2m_smtp_request *req = x->req;
+	g_autofree char *from = NULL;
+	const char *const *r;
+
+	/* SIZE= (RFC 1870): a server with a lower limit than it said refuses at MAIL. */
+	if (x->size_offered && req->size > 0)
+		from = g_strdup_printf("MAIL FROM:<%s> SIZE=%" G_GUINT64_FORMAT "\r\n", req->mail_from, req->size);
+	else
+		from = g_strdup_printf("MAIL FROM:<%s>\r\n", req->mail_from);
+	if (!command(x, from) || !expect(x, read_reply(x, READ_TRACKED), 2))
+		return FALSE;
+	/* One refused recipient ends the job: no partial delivery. */
+	for (r = req->rcpt; *r != NULL; r++) {
+		g_autofree char *to = g_strdup_printf("RCPT TO:<%s>\r\n", *r);
+
+		if (!command(x, to) || !expect(x, read_reply(x, READ_TRACKED), 2))
+			return FALSE;
+	}
+	return command(x, "DATA\r\n") && expect(x, read_reply(x, READ_TRACKED), 3);
+}
+
+/* The message, dot-stuffed, then the final ".".  Anything that stops it
+ * before the "." (a cancel, a failed read, the size limit) leaves the
+ * server with nothing to accept. */
+static gboolean
+upload(xfer *x)
+{
+	const p2m_smtp_request *req = x->req;
+	g_autofree char *in = g_malloc(CHUNK);
+	g_autofree char *out = g_malloc(2 * CHUNK);
+	p2m_smtp_stuffer st;
+
+	p2m_smtp_stuffer_init(&st);
+	for (;;) {
+		gsize want = CHUNK;
+		gssize n;
+
+		if (stop_cb(x))
+			return FALSE;
+		/* Normally stopped at EHLO already; a server that offers no SIZE
+		 * still gets not one byte of a message known to be too large. */
+		if (known_too_large(x))
+			return FALSE;
+		if (req->size > 0) {
+			if (x->bytes >= req->size)
+				break;   /* an announced size is exact: stop at it */
+			want = (gsize) MIN((guint64) want, req->size - x->bytes);
+		}
+		if ((n = req->read(req->read_ctx, in, want, &x->read_error)) < 0) {
+			/* A read interrupted by SIGTERM is a cancel, not a bad document. */
+			x->canceled = is_canceled(x);
+			return FALSE;
+		}
+		if (n == 0 && req->size > 0) {
+			g_set_error(&x->read_error, P2M_ERROR, P2M_E_DOCUMENT, "the message ended after %" G_GUINT64_FORMAT
+			            " of its %" G_GUINT64_FORMAT " bytes", x->bytes, req->size);
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		/* A size not known in advance is counted. */
+		if (size_limit(x) != 0 && x->bytes + (guint64) n > size_limit(x)) {
+			stop_too_large(x, 0);
+			return FALSE;
+		}
+		x->bytes += (guint64) n;
+		if (!wire_ok(x, p2m_wire_write(x->wire, out, p2m_smtp_stuff(&st, in, (gsize) n, out))))
+			return FALSE;
+	}
+	if (!wire_ok(x, p2m_wire_write(x->wire, p2m_smtp_stuff_end(&st), strlen(p2m_smtp_stuff_end(&st)))))
+		return FALSE;
+	x->all_sent = TRUE;
+	p2m_debug("smtp +%.3fs C: <the message, %" G_GUINT64_FORMAT " bytes> .", elapsed(x), x->bytes);
+	return TRUE;
+}
+
+/* The whole dialogue: TRUE when the server accepted the message. */
+static gboolean
+dialogue(xfer *x)
+{
+	const p2m_account *a = x->req->account;
+
+	if (!wire_ok(x, p2m_wire_connect(x->wire)))
+		return FALSE;
+	p2m_debug("smtp +%.3fs * Connected to %s (%s)", elapsed(x), a->server, p2m_wire_peer(x->wire));
+	if (a->tls == P2M_TLS_IMPLICIT && !start_tls(x))
+		return FALSE;
+	if (!expect(x, read_reply(x, READ_TRACKED), 2) || !ehlo(x))
+		return FALSE;
+	if (!x->tls) {
+		if (!x->starttls_offered) {
+			x->no_starttls = TRUE;
+			say_quit(x, QUIT_WAIT_S);
+			return FALSE;
+		}
+		if (!command(x, "STARTTLS\r\n") || !expect(x, read_reply(x, READ_TRACKED), 2) ||
+		    !start_tls(x) || !ehlo(x))
+			return FALSE;
+	}
+	/* Before AUTH: nothing is offered to a server that cannot take the
+	 * message, nor sent unauthenticated to one that offers no AUTH we use. */
+	if (known_too_large(x) || !x->auth_offered) {
+		if (x->too_large == NULL && x->no_auth == NULL)
+			x->no_auth = g_strdup("");
+		say_quit(x, QUIT_WAIT_S);
+		return FALSE;
+	}
+	if (!authenticate(x) || !envelope(x) || !upload(x) || !expect(x, read_reply(x, READ_TRACKED), 2))
+		return FALSE;
+	x->accepted = TRUE;
+	say_quit(x, QUIT_DONE_S);
+	return TRUE;
 }
 
 /* The connection was closed under us.  Before the final "." the server
@@ -876,7 +864,7 @@ lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 {
 	const p2m_account *a = x->req->account;
 
-	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && all_sent(x);
+	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && x->all_sent;
 	if (res->after_dot)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
@@ -893,24 +881,34 @@ lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 		            a->server, port_of(a), p2m_smtp_stage_name(res->stage));
 }
 
-/* Turn what happened into RES and ERROR. */
+/* Any reply, even the greeting, means the server was reached. */
+static p2m_net_fault
+fault_of(const xfer *x)
+{
+	gboolean reached = x->tracker->last != NULL || x->tracker->sent_any;
+
+	switch (x->failed) {
+	case P2M_WIRE_OK:
+		return x->protocol != NULL ? P2M_NET_OTHER : P2M_NET_OK;
+	case P2M_WIRE_UNREACHABLE:
+		return P2M_NET_UNREACHABLE;
+	case P2M_WIRE_STALLED:
+		return reached ? P2M_NET_STALLED : P2M_NET_UNREACHABLE;
+	case P2M_WIRE_LOST:
+		return reached ? P2M_NET_LOST : P2M_NET_UNREACHABLE;
+	default:
+		return P2M_NET_OTHER;
+	}
+}
+
+/* The failures that are ours to explain, not the server's: TRUE when one
+ * was set into ERROR. */
 static gboolean
-conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError **error)
+own_failure(xfer *x, p2m_smtp_result *res, GError **error)
 {
 	const p2m_account *a = x->req->account;
-	const char *detail = *errbuf != '\0' ? errbuf : curl_easy_strerror(rc);
-	const char *refusal = p2m_smtp_tracker_refusal(x->tracker, &res->stage, &res->code);
-	p2m_error e;
 
-	res->curl_code = rc;
-	res->bytes = x->bytes;
-	if (rc == CURLE_OK) {
-		res->reply = g_strdup(refusal);
-		res->final_reply = g_strdup(x->tracker->data_end);
-		return TRUE;
-	}
 	if (x->canceled) {
-		res->reply = g_strdup(refusal);
 		if (x->unconfirmed)
 			g_set_error(error, P2M_ERROR, P2M_E_CANCELED,
 			            "the job was canceled after the whole message was sent; the server had not "
@@ -919,123 +917,107 @@ conclude(CURLcode rc, xfer *x, const char *errbuf, p2m_smtp_result *res, GError 
 		else
 			g_set_error(error, P2M_ERROR, P2M_E_CANCELED, "the job was canceled while sending (%s)",
 			            p2m_smtp_stage_name(res->stage));
-		return FALSE;
-	}
-	/* Our own stop: no server words to quote, the reason is ours. */
-	if (x->too_large != NULL) {
+	} else if (x->too_large != NULL) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_TOO_LARGE, x->too_large);
-		return FALSE;
-	}
-	if (x->no_auth != NULL) {
+	} else if (x->no_starttls) {
+		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-starttls"),
+		             "%s:%u does not offer STARTTLS; nothing was sent: check port and tls",
+		             a->server, port_of(a));
+	} else if (x->no_auth != NULL) {
 		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-auth-mechanism"),
 		             "%s:%u offers no AUTH %s after STARTTLS (%s%s); nothing was sent: check port and tls",
 		             a->server, port_of(a), x->req->bearer != NULL ? "XOAUTH2" : "LOGIN",
 		             *x->no_auth != '\0' ? "it offers AUTH " : "it offers no AUTH at all", x->no_auth);
-		return FALSE;
-	}
-	res->reply = g_strdup(refusal);
-	if (x->read_error != NULL) {
+	} else if (x->read_error != NULL) {
 		g_propagate_prefixed_error(error, g_steal_pointer(&x->read_error), "reading the message: ");
+	} else {
 		return FALSE;
 	}
-	e = curl_error_class(rc);
-	/* Any reply, even the greeting, means the server was reached. */
-	res->fault = p2m_net_fault_of(rc, x->tracker->last != NULL || x->tracker->sent_any);
+	return TRUE;
+}
+
+/* Turn what happened into RES and ERROR. */
+static gboolean
+conclude(gboolean ok, xfer *x, p2m_smtp_result *res, GError **error)
+{
+	const p2m_account *a = x->req->account;
+	const char *refusal = p2m_smtp_tracker_refusal(x->tracker, &res->stage, &res->code);
+	const char *detail = x->protocol != NULL ? x->protocol : p2m_wire_detail(x->wire);
+
+	res->bytes = x->bytes;
+	res->reply = g_strdup(refusal);
+	if (ok) {
+		res->final_reply = g_strdup(x->tracker->data_end);
+		return TRUE;
+	}
+	if (own_failure(x, res, error))
+		return FALSE;
+	res->fault = fault_of(x);
 	if (refusal == NULL && (res->fault == P2M_NET_STALLED || res->fault == P2M_NET_LOST))
 		res->stage = x->work;
-	if (refusal == NULL && res->fault == P2M_NET_STALLED) {
+	if (refusal == NULL && res->fault == P2M_NET_STALLED)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the mail server %s:%u stopped answering during %s: nothing moved for %u s (timeout)",
 		            a->server, port_of(a), p2m_smtp_stage_name(res->stage), timeout_of(x->req));
-		return FALSE;
-	}
-	if (refusal == NULL && res->fault == P2M_NET_LOST) {
+	else if (refusal == NULL && res->fault == P2M_NET_LOST)
 		lost_message(x, res, error);
-		return FALSE;
-	}
-	if (e == P2M_E_TLS_VERIFY) {
-		g_set_error(error, P2M_ERROR, e, "the certificate of %s:%u is not trusted: %s",
+	else if (x->failed == P2M_WIRE_TLS_VERIFY)
+		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY, "the certificate of %s:%u is not trusted: %s",
 		            a->server, port_of(a), detail);
-	} else if (refusal != NULL) {
+	else if (refusal != NULL)
 		/* The reply is classified here, where it is known: the rule
 		 * travels with the error (p2m-fail.h). */
 		p2m_fail_set(error, P2M_E_SMTP, p2m_rules_classify_smtp(refusal, strlen(refusal)),
 		             "%s:%u refused %s: %s", a->server, port_of(a), p2m_smtp_stage_name(res->stage), refusal);
-	} else if (rc == CURLE_USE_SSL_FAILED) {
-		p2m_fail_set(error, P2M_E_CONFIG, p2m_rules_find("no-starttls"),
-		             "%s:%u does not offer STARTTLS; nothing was sent: check port and tls",
-		             a->server, port_of(a));
-	} else {
-		g_set_error(error, P2M_ERROR, e, "%s:%u (%s): %s", a->server, port_of(a),
-		            p2m_smtp_stage_name(res->stage), detail);
-	}
+	else
+		g_set_error(error, P2M_ERROR, x->failed == P2M_WIRE_TLS ? P2M_E_TLS : P2M_E_CONNECT, "%s:%u (%s): %s",
+		            a->server, port_of(a), p2m_smtp_stage_name(res->stage), detail);
 	return FALSE;
 }
 
 /* The transcript's last line: how long each part took and how it ended. */
 static void
-debug_summary(CURL *h, CURLcode rc, const xfer *x)
+debug_summary(const xfer *x, gboolean ok)
 {
-	double dns = 0, conn = 0, tls = 0, total = 0;
+	double dns, conn, tls;
 
 	if (!p2m_debug_enabled())
 		return;
-	curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME, &dns);
-	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME, &conn);
-	curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME, &tls);
-	curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+	p2m_wire_times(x->wire, &dns, &conn, &tls);
 	p2m_debug("smtp: %s after %.3f s (DNS %.3f s, connected %.3f s, TLS up %.3f s), %" G_GUINT64_FORMAT
-	          " message bytes, curl %d (%s)", rc == CURLE_OK ? "done" : "stopped", total, dns, conn, tls,
-	          x->bytes, (int) rc, curl_easy_strerror(rc));
+	          " message bytes%s%s", ok ? "done" : "stopped", elapsed(x), dns, conn, tls, x->bytes,
+	          ok || x->failed == P2M_WIRE_OK ? "" : ": ", ok || x->failed == P2M_WIRE_OK ? "" : p2m_wire_detail(x->wire));
 }
 
 gboolean
 p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error)
 {
 	g_autoptr(p2m_smtp_tracker) tracker = p2m_smtp_tracker_new();
-	g_autofree char *url = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *rcpt = NULL;
 	xfer x = { .req = req, .tracker = tracker };
-	CURL *h = NULL;
-	gboolean ok = FALSE;
-	CURLcode rc;
+	gboolean ok;
 
 	memset(res, 0, sizeof(*res));
 	if (req->rcpt == NULL || req->rcpt[0] == NULL || req->mail_from == NULL || req->read == NULL ||
-	    (req->password == NULL) == (req->bearer == NULL)) {
+	    req->username == NULL || (req->password == NULL) == (req->bearer == NULL)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "p2m_smtp_send: incomplete request");
 		return FALSE;
 	}
-	/* implicit TLS: every EHLO reply comes under TLS */
-	x.tls = req->account->tls == P2M_TLS_IMPLICIT;
-	url = make_url(req->account);
-	rcpt = make_rcpt(req->rcpt);
-	if ((h = curl_easy_init()) == NULL || rcpt == NULL ||
-	    setup_transfer(h, req, &x, url, rcpt, errbuf) != CURLE_OK) {
-		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "libcurl cannot be set up for %s", url);
-		goto out;
-	}
 	x.start = g_get_monotonic_time();
-	x.fd = CURL_SOCKET_BAD;
-	x.h = h;
-	p2m_debug("smtp: %s as %s, %s, AUTH %s", url, req->username, req->account->tls == P2M_TLS_IMPLICIT ?
-	          "implicit TLS" : "STARTTLS", req->bearer != NULL ? "XOAUTH2" : "LOGIN");
-	rc = curl_easy_perform(h);
-	ok = conclude(rc, &x, errbuf, res, error);
-	debug_summary(h, rc, &x);
-	/* After a cancel libcurl still holds the connection as usable and its
-	 * cleanup would send QUIT and await the answer (up to the response
-	 * timeout) behind a server that has not answered the last command yet:
-	 * the job is over, so the connection is cut instead. */
-	if (x.canceled && x.fd != CURL_SOCKET_BAD)
-		(void) shutdown(x.fd, SHUT_RDWR);
-out:
-	if (h != NULL)
-		curl_easy_cleanup(h);
-	curl_slist_free_all(rcpt);
+	x.wire = p2m_wire_new(req->account->server, port_of(req->account), timeout_of(req), stop_cb, &x);
+	p2m_debug("smtp: %s:%u as %s, %s, AUTH %s", req->account->server, port_of(req->account), req->username,
+	          req->account->tls == P2M_TLS_IMPLICIT ? "implicit TLS" : "STARTTLS",
+	          req->bearer != NULL ? "XOAUTH2" : "LOGIN");
+	ok = dialogue(&x);
+	ok = conclude(ok, &x, res, error);
+	debug_summary(&x, ok);
+	/* A job given up is cut at once; closing resets the connection
+	 * (SO_LINGER 0), so nothing still buffered reaches the server. */
+	if (!ok)
+		p2m_wire_cut(x.wire);
+	p2m_wire_free(x.wire);
 	g_clear_error(&x.read_error);
 	g_free(x.too_large);
 	g_free(x.no_auth);
+	g_free(x.protocol);
 	return ok;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* p2m-smtp.h - one message over SMTP submission with libcurl: TLS always, AUTH LOGIN or XOAUTH2, the server's words kept. */
+/* p2m-smtp.h - one message over SMTP submission (on OpenSSL, lib/p2m-wire.c): TLS always, AUTH LOGIN or XOAUTH2, the server's words kept. */
 #ifndef P2M_SMTP_H
 #define P2M_SMTP_H
 
@@ -56,8 +56,8 @@ typedef struct {
 	volatile sig_atomic_t *cancel;
 	long               timeout_s;  /* every single wait (p2m_net_set_timeouts), 0 = P2M_DEFAULT_TIMEOUT */
 	/* The message's exact size when known, else 0.  It must be exact:
-	 * libcurl announces it (SIZE= on MAIL FROM, RFC 1870) and ends the
-	 * upload after that many bytes. */
+	 * it is announced (SIZE= on MAIL FROM, RFC 1870) and the upload ends
+	 * after that many bytes (a reader that ends sooner fails the job). */
 	guint64            size;
 	/* Our own limit (max_message_size), 0 = none.  The smaller of it and
 	 * the server's EHLO SIZE is enforced: a known SIZE over it stops the
@@ -74,8 +74,7 @@ typedef struct {
 	p2m_smtp_stage  stage;       /* the step REPLY answered (or where the transfer failed) */
 	int             code;        /* basic code of REPLY, 0 when none */
 	char           *final_reply; /* on success: the server's answer to the final "." */
-	guint64         bytes;       /* message bytes handed to libcurl */
-	long            curl_code;   /* CURLcode, for DEBUG lines */
+	guint64         bytes;       /* message bytes read and sent (before dot-stuffing) */
 	int             fault;       /* p2m_net_fault: unreachable, stalled, lost ... */
 	/* The connection was lost after the final "." went out and before the
 	 * server answered it: the server may have accepted the message. */
@@ -85,8 +84,8 @@ typedef struct {
 void p2m_smtp_result_clear(p2m_smtp_result *res);
 
 /*
- * Send one message.  TLS is required (STARTTLS with CURLUSESSL_ALL, or
- * implicit TLS when account->tls says so), TLS 1.2 at least, the server
+ * Send one message.  TLS is required (STARTTLS, or implicit TLS when
+ * account->tls says so), TLS 1.2 at least, the server
  * certificate verified against the system store (P2M_SMTP_CAPATH) plus
  * REQ->ca_pem (read by p2m_smtp_read_ca before privileges are dropped, so a
  * root-only ca_file works too).  The AUTH mechanism is
@@ -107,8 +106,10 @@ void p2m_smtp_result_clear(p2m_smtp_result *res);
  *                     accepted nothing (the message says which limit)
  *   P2M_E_CANCELED    *cancel was set
  *   P2M_E_DOCUMENT    (or the reader's own code) the reader failed
- *   P2M_E_INTERNAL    libcurl could not be set up
- * No message ever contains the password or the token.
+ *   P2M_E_INTERNAL    an incomplete request
+ * No message ever contains the password or the token; the AUTH lines are
+ * wiped after use.  The caller ignores SIGPIPE (OpenSSL writes with
+ * write(2); the backend does).
  */
 gboolean p2m_smtp_send(const p2m_smtp_request *req, p2m_smtp_result *res, GError **error);
 
@@ -129,10 +130,6 @@ void p2m_smtp_tracker_reply_line(p2m_smtp_tracker *t, const char *line, gsize le
 void p2m_smtp_tracker_command(p2m_smtp_tracker *t, const char *line, gsize len);
 const char *p2m_smtp_tracker_refusal(const p2m_smtp_tracker *t, p2m_smtp_stage *stage, int *code);
 const char *p2m_smtp_tracker_last_reply(const p2m_smtp_tracker *t);
-/* Upper-case the extension keyword of one EHLO reply line ("250-starttls"
- * -> "250-STARTTLS"; on an AUTH line the mechanisms too), in place, for
- * libcurl, which matches keywords case-sensitively.  Other lines untouched. */
-void p2m_smtp_normalize_ehlo_line(char *line, gsize len);
 /* The limit one EHLO reply line announces (RFC 1870): TRUE with *SIZE set
  * for "250-SIZE 157286400" or "250 SIZE 157286400" (keyword in any case,
  * CRLF optional), *SIZE 0 for "250-SIZE" or "250-SIZE 0" (no fixed limit).
@@ -149,10 +146,14 @@ int p2m_smtp_ehlo_offers_auth(const char *line, gsize len, const char *mech);
  * (IN_AUTH: the lines after the AUTH command) "<hidden>", and of an AUTH
  * command its mechanism only ("AUTH XOAUTH2 <hidden>").  Caller frees. */
 char *p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth);
-/* Whether one of libcurl's informational lines goes into the transcript:
- * only an allowed set (connecting, TLS version and cipher, certificate,
- * connection errors), so nothing libcurl adds later can carry a secret. */
-gboolean p2m_smtp_debug_text_shown(const char *text, gsize len);
+
+/* Dot-stuffing (RFC 5321 4.5.2) of a message that comes in pieces: a "."
+ * that starts a line is doubled.  OUT has room for twice LEN.  The end:
+ * ".\r\n" after a message that ended its last line, else "\r\n.\r\n". */
+typedef struct { unsigned crlf; } p2m_smtp_stuffer;
+void p2m_smtp_stuffer_init(p2m_smtp_stuffer *s);
+gsize p2m_smtp_stuff(p2m_smtp_stuffer *s, const char *in, gsize len, char *out);
+const char *p2m_smtp_stuff_end(const p2m_smtp_stuffer *s);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_smtp_tracker, p2m_smtp_tracker_free)
 
