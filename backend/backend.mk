@@ -31,3 +31,7 @@ EXTRA_DIST += tests/integration/backend-lib.sh \
 ## Issue 13: failures classified where they are known, the debug transcript.
 TESTS += tests/integration/backend-rules.sh
 EXTRA_DIST += tests/integration/backend-rules.sh
+
+## The server's replies as hostile input; the wire form of dot lines.
+TESTS += tests/integration/backend-hostile.sh
+EXTRA_DIST += tests/integration/backend-hostile.sh

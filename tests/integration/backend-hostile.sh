@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# backend-hostile.sh - the mail server's replies are hostile input (lib/p2m-smtp.c
+# reads every one of them itself): a reply that never ends, a line of 9 KB,
+# control characters, a reply out of turn.  The backend stays bounded, reports
+# what happened, and never sends the message where the server did not ask for it.
+# Also the wire form of a message: lines that are a single "." and a last line
+# without its line end arrive as they were.
+set -u
+. "$top_srcdir/tests/integration/backend-lib.sh"
+bk_start
+printf 'small document\n' >"$T/doc.txt"
+URI="print2mail://scanner?to=bob@contoso.com"
+
+# ---- an EHLO reply of 300 lines: given up after 256, retried ----
+lines=$("$PYTHON3" -c 'import json; print(json.dumps(["250-X-FILLER-%d" % i for i in range(300)] + ["250 AUTH LOGIN"]))')
+bk_users "\"reject\": [{\"stage\": \"ehlo\", \"when_tls\": true, \"reply\": $lines, \"suffix\": false}]"
+bk_run "$URI" 401 alice "t" "" "$T/doc.txt"
+is "$BACKEND_RC" "$RC_RETRY" "endless EHLO reply: retried"
+like "$(error_lines)" 'a reply of more than 256 lines' "endless EHLO reply: the message says what was wrong"
+is "$(mail_count)" 0 "endless EHLO reply: nothing delivered"
+
+# ---- a 9 KB refusal line with control characters: quoted, bounded, cleaned ----
+long=$("$PYTHON3" -c 'import json; print(json.dumps("550 5.1.10 RESOLVER.ADR.RecipientNotFound; \u0007\u001b[31m" + "A" * 9000))')
+bk_users "\"reject\": [{\"stage\": \"rcpt\", \"reply\": $long, \"suffix\": false}]"
+bk_run "$URI" 402 alice "t" "" "$T/doc.txt"
+like "$(error_lines)" 'RESOLVER\.ADR\.RecipientNotFound' "9 KB refusal: quoted"
+E=$(error_lines | head -n 1)
+ok "$([ ${#E} -lt 4096 ]; echo $?)" "9 KB refusal: the ERROR line is bounded (${#E} bytes)"
+ok "$(printf '%s' "$BACKEND_ERR" | LC_ALL=C grep -q $'\x1b\|\x07'; [ $? -ne 0 ]; echo $?)" "9 KB refusal: no control character reaches the job's messages"
+is "$(mail_count)" 0 "9 KB refusal: nothing delivered"
+
+# ---- a 250 where DATA wants 354: the message is not sent as commands ----
+bk_users "\"reject\": [{\"stage\": \"data\", \"reply\": \"250 2.0.0 OK\", \"suffix\": false}]"
+N=$(session_count)
+bk_run "$URI" 403 alice "t" "" "$T/doc.txt"
+is "$BACKEND_RC" "$RC_RETRY" "250 to DATA: retried"
+like "$(error_lines)" 'unexpected reply to data' "250 to DATA: the message names the step"
+wait_lines "$SPOOL/sessions.jsonl" $((N + 1))
+like "$(session_field "$(last_session)" commands)" 'DATA,QUIT$' "250 to DATA: QUIT follows, no message text as commands"
+is "$(mail_count)" 0 "250 to DATA: nothing delivered"
+
+# ---- the wire form: "." lines, a leading "." and no final line end ----
+bk_users
+printf 'From: scanner@contoso.com\nTo: bob@contoso.com\nSubject: dots\nMIME-Version: 1.0\nContent-Type: text/plain\n\n.\n..\n.leading\nmiddle.\n.' >"$T/msg.eml"
+bk_run "print2mail://scanner" 404 alice "ignored" "" "$T/msg.eml" FINAL_CONTENT_TYPE=message/rfc822
+is "$BACKEND_RC" "$RC_OK" "dot lines: delivered"
+M=$(last_mail)
+is "$(tr -d '\r' <"$M" | tail -n 5)" "$(printf '.\n..\n.leading\nmiddle.\n.')" "dot lines: every line arrives as it was"
+done_testing
