@@ -75,6 +75,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_free(out);
 	}
 
+	/* the same bytes as a whole dialogue from a hostile server: each line
+	 * a reply line, a command between replies; what is kept stays bounded
+	 * and printable */
+	{
+		static const char *const cmds[] = { "EHLO x\r\n", "STARTTLS\r\n", "AUTH LOGIN\r\n", "c2VjcmV0\r\n",
+		                                    "MAIL FROM:<a@b>\r\n", "RCPT TO:<c@d>\r\n", "DATA\r\n", "QUIT\r\n" };
+		p2m_smtp_tracker *t = p2m_smtp_tracker_new();
+		const char *p = (const char *) data, *end = p + size, *nl, *kept[3];
+		gsize c = 0, m;
+
+		while (p < end) {
+			nl = memchr(p, '\n', (size_t) (end - p));
+			nl = nl != NULL ? nl + 1 : end;
+			p2m_smtp_tracker_reply_line(t, p, (gsize) (nl - p));
+			if (*p != '\0' && (p[0] & 1))
+				p2m_smtp_tracker_command(t, cmds[c++ % G_N_ELEMENTS(cmds)], 6);
+			p = nl;
+		}
+		kept[0] = p2m_smtp_tracker_refusal(t, NULL, NULL);
+		kept[1] = p2m_smtp_tracker_last_reply(t);
+		kept[2] = NULL;
+		for (i = 0; i < 2; i++) {
+			if (kept[i] == NULL)
+				continue;
+			g_assert_cmpuint(strlen(kept[i]), <=, P2M_SMTP_REPLY_MAX);
+			for (m = 0; kept[i][m] != '\0'; m++)
+				g_assert_true((unsigned char) kept[i][m] >= 0x20 && kept[i][m] != 0x7f);
+			g_assert_true(g_utf8_validate(kept[i], -1, NULL));
+		}
+		p2m_smtp_tracker_free(t);
+	}
+
 	rule = p2m_rules_classify_smtp((const char *) data, size);
 	g_assert_nonnull(rule);
 	g_assert_true(rule->source == P2M_RULE_SMTP);
