@@ -150,7 +150,7 @@ static gpointer
 lookup_thread(gpointer data)
 {
 	lookup *l = data;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };   /* no AI_ADDRCONFIG: with only loopback up it finds nothing */
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(l->host, l->port, &hints, &res);
 

@@ -47,4 +47,10 @@ bk_run "print2mail://scanner" 404 alice "ignored" "" "$T/msg.eml" FINAL_CONTENT_
 is "$BACKEND_RC" "$RC_OK" "dot lines: delivered"
 M=$(last_mail)
 is "$(tr -d '\r' <"$M" | tail -n 5)" "$(printf '.\n..\n.leading\nmiddle.\n.')" "dot lines: every line arrives as it was"
+
+# ---- the server by name: resolved (in a thread, bounded), every address tried, the name verified ----
+sed -i 's/^server = 127\.0\.0\.1$/server = localhost/' "$PRINT2MAIL_CONF"
+bk_run "$URI" 405 alice "by name" "" "$T/doc.txt"
+is "$BACKEND_RC" "$RC_OK" "server = localhost: delivered (certificate names DNS:localhost)"
+like "$(printf '%s\n' "$BACKEND_ERR" | grep '^DEBUG: ')" 'Connected to localhost \(127\.0\.0\.1 port' "server = localhost: connected to the IPv4 address"
 done_testing
