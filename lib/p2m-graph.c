@@ -167,12 +167,105 @@ p2m_graph_parse_member(const char *body, gsize len, const char *name, gsize max)
 	return g_strdup(v);
 }
 
+static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun",
+                                      "jul", "aug", "sep", "oct", "nov", "dec" };
+static const char *const day_names[] = { "monday", "tuesday", "wednesday", "thursday",
+                                         "friday", "saturday", "sunday" };
+
+typedef struct {
+	int day, month, year, hh, mm, ss;
+} date_parts;
+
+/* Two ASCII digits at P as a number, or -1. */
+static int
+two_digits(const char *p)
+{
+	return g_ascii_isdigit(p[0]) && g_ascii_isdigit(p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
+/* Index in NAMES of the word W (LEN bytes): a name whole or its first three letters; -1 when none. */
+static int
+name_index(const char *w, gsize len, const char *const *names, gsize n)
+{
+	for (gsize i = 0; i < n; i++)
+		if ((len == 3 || len == strlen(names[i])) && g_ascii_strncasecmp(w, names[i], len) == 0)
+			return (int) i;
+	return -1;
+}
+
+/* Take one word W (LEN bytes, at least 1) of an HTTP-date into D; FALSE
+ * when it is no part of one, or a part already taken. */
+static gboolean
+date_word(date_parts *d, const char *w, gsize len)
+{
+	int i;
+
+	if (d->month < 0 && (i = name_index(w, len, months, G_N_ELEMENTS(months))) >= 0) {
+		d->month = i + 1;
+		return TRUE;
+	}
+	/* The day name says nothing the date does not. */
+	if (name_index(w, len, day_names, G_N_ELEMENTS(day_names)) >= 0)
+		return TRUE;
+	if (len == 3 && (g_ascii_strncasecmp(w, "GMT", 3) == 0 || g_ascii_strncasecmp(w, "UTC", 3) == 0))
+		return TRUE;
+	if (len == 8 && d->hh < 0 && w[2] == ':' && w[5] == ':') {
+		d->hh = two_digits(w);
+		d->mm = two_digits(w + 3);
+		d->ss = two_digits(w + 6);
+		return d->hh >= 0 && d->mm >= 0 && d->ss >= 0;
+	}
+	if (strspn(w, "0123456789") < len)
+		return FALSE;
+	if (len <= 2 && d->day < 0) {
+		d->day = (int) g_ascii_strtoll(w, NULL, 10);
+		return TRUE;
+	}
+	if ((len == 2 || len == 4) && d->year < 0) {
+		d->year = (int) g_ascii_strtoll(w, NULL, 10);
+		if (len == 2)  /* RFC 850's year: 70 to 99 are the last century */
+			d->year += d->year >= 70 ? 1900 : 2000;
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* An HTTP-date in any of RFC 9110's three forms, "Sun, 06 Nov 1994 08:49:37
+ * GMT", "Sunday, 06-Nov-94 08:49:37 GMT" and "Sun Nov  6 08:49:37 1994"
+ * (UTC for GMT too), taken as words in whichever order.  Ours rather than
+ * curl_getdate: a pure parser the fuzzer and the unit test run without
+ * libcurl, which only a process about to make an HTTPS exchange loads. */
+static gboolean
+http_date(const char *s, gint64 *t)
+{
+	date_parts d = { -1, -1, -1, -1, -1, -1 };
+	g_autoptr(GDateTime) dt = NULL;
+
+	for (;;) {
+		const char *w = s + strspn(s, " \t\r\n,-");
+		gsize len = strcspn(w, " \t\r\n,-");
+
+		if (len == 0)
+			break;
+		if (!date_word(&d, w, len))
+			return FALSE;
+		s = w + len;
+	}
+	if (d.day < 0 || d.month < 0 || d.year < 0 || d.hh < 0)
+		return FALSE;
+	/* NULL for what no calendar has: 31 Feb, 25:00:00. */
+	if ((dt = g_date_time_new_utc(d.year, d.month, d.day, d.hh, d.mm, d.ss)) == NULL)
+		return FALSE;
+	*t = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
 long
 p2m_graph_parse_retry_after(const char *value, gint64 now)
 {
 	char *end = NULL;
 	guint64 n;
-	time_t t;
+	gint64 t;
 
 	if (value == NULL)
 		return -1;
@@ -189,9 +282,9 @@ p2m_graph_parse_retry_after(const char *value, gint64 now)
 	}
 	if (strlen(value) > 64)
 		return -1;
-	if ((t = curl_getdate(value, NULL)) < 0)
+	if (!http_date(value, &t))
 		return -1;
-	return t <= now ? 0 : (long) MIN((gint64) t - now, (gint64) 86400 * 7);
+	return t <= now ? 0 : (long) MIN(t - now, (gint64) 86400 * 7);
 }
 
 /* Value of header NAME in a header block (unfolded, first occurrence), or NULL. */

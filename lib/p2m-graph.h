@@ -96,7 +96,8 @@ gboolean p2m_graph_parse_error(const char *body, gsize len, char **code, char **
  * BODY, at most P2M_GRAPH_RESPONSE_MAX bytes and MAX bytes of value: the
  * draft's "id", the upload session's "uploadUrl".  NULL when absent. */
 char *p2m_graph_parse_member(const char *body, gsize len, const char *name, gsize max);
-/* Retry-After: delay-seconds or an HTTP-date, relative to NOW (unix s).
+/* Retry-After: delay-seconds or an HTTP-date (any of RFC 9110's three
+ * forms), relative to NOW (unix s).
  * Seconds to wait (0 for a date in the past), -1 when unparsable. */
 long p2m_graph_parse_retry_after(const char *value, gint64 now);
 /* Length of the unwrapped base64 of N bytes. */

@@ -101,6 +101,19 @@ test_retry_after(void)
 	g_assert_cmpint(p2m_graph_parse_retry_after(" 120\r\n", 1000), ==, 120);
 	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470), ==, 10);
 	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), ==, 0);
+	/* RFC 9110's obsolete forms, which a recipient must still read */
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", 1445412470), ==, 10);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed Oct 21 07:28:00 2015", 1445412470), ==, 10);
+	g_assert_cmpint(p2m_graph_parse_retry_after("wed, 21 oct 2015 07:28:00 utc\r\n", 1445412470), ==, 10);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Sat, 29 Feb 2020 00:00:00 GMT", 1582934390), ==, 10);
+	/* what no calendar or clock has, and what is no HTTP-date */
+	g_assert_cmpint(p2m_graph_parse_retry_after("Fri, 29 Feb 2019 00:00:00 GMT", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015 24:00:00 GMT", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015 07:28 GMT", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Foo 2015 07:28:00 GMT", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015 07:28:00 PST", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct Oct 2015 07:28:00 GMT", 1000), ==, -1);
+	g_assert_cmpint(p2m_graph_parse_retry_after("Wed, 21 Oct 2015", 1000), ==, -1);
 	g_assert_cmpint(p2m_graph_parse_retry_after("soon", 1000), ==, -1);
 	g_assert_cmpint(p2m_graph_parse_retry_after("12x", 1000), ==, -1);
 	g_assert_cmpint(p2m_graph_parse_retry_after("99999999999999999999", 1000), ==, -1);
