@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cups/backend.h>
-#include <curl/curl.h>
 #include <glib.h>
 
 #include "deliver.h"
@@ -87,12 +86,12 @@ main(int argc, char **argv)
 	}
 	p2m_debug_set_sink(bk_report_debug, NULL);
 	cat = p2m_i18n_load(job->lang, NULL);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* No curl_global_init: a Graph send loads and initializes libcurl
+	 * itself, after the drop to lp (p2m-curl.h); SMTP never maps it. */
 	bk_deliver(job, cat, &canceled, &outcome);
 	status = bk_report_outcome(&outcome, job, cat);
 	bk_report_syslog(&outcome, job);
 	bk_outcome_clear(&outcome);
 	p2m_i18n_free(cat);
-	curl_global_cleanup();
 	return status;
 }

@@ -2,7 +2,6 @@
 /* print2mail-helper.c - the root daemon that keeps OAuth tokens fresh and takes credentials over its socket. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <stdio.h>
@@ -103,7 +102,6 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) opts = g_option_context_new("- keep print2mail's OAuth tokens fresh");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(p2m_config) cfg = NULL;
-	int rc;
 
 	prctl(PR_SET_DUMPABLE, 0);  /* first: no core dumps with tokens in them */
 	umask(077);
@@ -121,19 +119,16 @@ main(int argc, char **argv)
 		helper_log(LOG_ERR, "%s", error->message);
 		return EXIT_FAILURE;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);  /* before any thread starts */
 	/* The error domain registers itself on first use through GLib's
 	 * g_once, whose release ThreadSanitizer cannot see: register it here,
 	 * before the threads, so every later use is ordered after it. */
 	(void) P2M_ERROR;
 	/* Also before any thread: every token request runs in a child of
-	 * this unprivileged spawner, never as root. */
+	 * this unprivileged spawner, never as root.  Only the spawner loads
+	 * libcurl (p2m-curl.h): this root process never maps it. */
 	if (!p2m_unpriv_start_spawner(&error)) {
 		helper_log(LOG_ERR, "%s", error->message);
-		curl_global_cleanup();
 		return EXIT_FAILURE;
 	}
-	rc = serve(cfg);
-	curl_global_cleanup();
-	return rc;
+	return serve(cfg);
 }

@@ -2,7 +2,6 @@
 /* p2m-graph.c - one message through Microsoft Graph with libcurl: sendMail, or draft + upload session + send; answers parsed by bounded pure functions. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "p2m-compose.h"
+#include "p2m-curl.h"
 #include "p2m-error.h"
 #include "p2m-graph.h"
 #include "p2m-text.h"
@@ -602,21 +602,22 @@ static CURLcode
 setup(xfer *x, const http_req *hr, struct curl_slist **hdrs)
 {
 	const p2m_graph_request *req = x->req;
+	const p2m_curl_fns *curl = p2m_curl();
 	long timeout = req->timeout_s > 0 ? req->timeout_s : 300;
 	CURLcode rc = CURLE_OK;
 	char line[160];
 
-	curl_easy_reset(x->h);
-	rc |= curl_easy_setopt(x->h, CURLOPT_URL, hr->url);
+	curl->easy_reset(x->h);
+	rc |= curl->easy_setopt(x->h, CURLOPT_URL, hr->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	rc |= curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "https");
+	rc |= curl->easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "https");
 #else
-	rc |= curl_easy_setopt(x->h, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
+	rc |= curl->easy_setopt(x->h, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
 #endif
-	rc |= curl_easy_setopt(x->h, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-	rc |= curl_easy_setopt(x->h, CURLOPT_SSL_VERIFYPEER, 1L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_SSL_VERIFYHOST, 2L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_CAPATH, P2M_SMTP_CAPATH);
+	rc |= curl->easy_setopt(x->h, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+	rc |= curl->easy_setopt(x->h, CURLOPT_SSL_VERIFYPEER, 1L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_SSL_VERIFYHOST, 2L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_CAPATH, P2M_SMTP_CAPATH);
 	if (req->ca_pem != NULL) {
 		struct curl_blob blob;
 		gsize len = 0;
@@ -624,50 +625,50 @@ setup(xfer *x, const http_req *hr, struct curl_slist **hdrs)
 		blob.data = (void *) g_bytes_get_data(req->ca_pem, &len);
 		blob.len = len;
 		blob.flags = CURL_BLOB_COPY;
-		rc |= curl_easy_setopt(x->h, CURLOPT_CAINFO_BLOB, &blob);
+		rc |= curl->easy_setopt(x->h, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	rc |= curl_easy_setopt(x->h, CURLOPT_PROXY, "");
-	rc |= curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
-	rc |= curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT, 30L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	rc |= curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_TIME, timeout);
-	rc |= curl_easy_setopt(x->h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	rc |= curl->easy_setopt(x->h, CURLOPT_PROXY, "");
+	rc |= curl->easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_ERRORBUFFER, x->errbuf);
+	rc |= curl->easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT, 30L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_LOW_SPEED_TIME, timeout);
+	rc |= curl->easy_setopt(x->h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	if (hr->auth) {
 		/* libcurl writes the header itself: no copy of the token here. */
-		rc |= curl_easy_setopt(x->h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
-		rc |= curl_easy_setopt(x->h, CURLOPT_XOAUTH2_BEARER, req->bearer->data);
+		rc |= curl->easy_setopt(x->h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+		rc |= curl->easy_setopt(x->h, CURLOPT_XOAUTH2_BEARER, req->bearer->data);
 	}
-	rc |= curl_easy_setopt(x->h, CURLOPT_CUSTOMREQUEST, hr->method);
+	rc |= curl->easy_setopt(x->h, CURLOPT_CUSTOMREQUEST, hr->method);
 	if (x->src != NULL) {
-		rc |= curl_easy_setopt(x->h, CURLOPT_UPLOAD, 1L);
-		rc |= curl_easy_setopt(x->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->src->total);
-		rc |= curl_easy_setopt(x->h, CURLOPT_READFUNCTION, read_cb);
-		rc |= curl_easy_setopt(x->h, CURLOPT_READDATA, x);
-		rc |= curl_easy_setopt(x->h, CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
+		rc |= curl->easy_setopt(x->h, CURLOPT_UPLOAD, 1L);
+		rc |= curl->easy_setopt(x->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->src->total);
+		rc |= curl->easy_setopt(x->h, CURLOPT_READFUNCTION, read_cb);
+		rc |= curl->easy_setopt(x->h, CURLOPT_READDATA, x);
+		rc |= curl->easy_setopt(x->h, CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
 	} else if (strcmp(hr->method, "POST") == 0) {
-		rc |= curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, "");
-		rc |= curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE, 0L);
+		rc |= curl->easy_setopt(x->h, CURLOPT_POSTFIELDS, "");
+		rc |= curl->easy_setopt(x->h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	rc |= curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, write_cb);
-	rc |= curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
-	rc |= curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, header_cb);
-	rc |= curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
-	rc |= curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	rc |= curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
-	rc |= curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+	rc |= curl->easy_setopt(x->h, CURLOPT_WRITEFUNCTION, write_cb);
+	rc |= curl->easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	rc |= curl->easy_setopt(x->h, CURLOPT_HEADERFUNCTION, header_cb);
+	rc |= curl->easy_setopt(x->h, CURLOPT_HEADERDATA, x);
+	rc |= curl->easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	rc |= curl->easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
+	rc |= curl->easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
 	/* Graph answers 4xx before the body often enough; no 1 s Expect wait. */
-	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	*hdrs = curl->slist_append(*hdrs, "Expect:");
 	if (hr->content_type != NULL) {
 		g_snprintf(line, sizeof(line), "Content-Type: %s", hr->content_type);
-		*hdrs = curl_slist_append(*hdrs, line);
+		*hdrs = curl->slist_append(*hdrs, line);
 	}
 	if (hr->content_range != NULL) {
 		g_snprintf(line, sizeof(line), "Content-Range: %s", hr->content_range);
-		*hdrs = curl_slist_append(*hdrs, line);
+		*hdrs = curl->slist_append(*hdrs, line);
 	}
-	rc |= curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, *hdrs);
+	rc |= curl->easy_setopt(x->h, CURLOPT_HTTPHEADER, *hdrs);
 	return rc;
 }
 
@@ -677,6 +678,7 @@ setup(xfer *x, const http_req *hr, struct curl_slist **hdrs)
 static gboolean
 http(xfer *x, const http_req *hr, body_src *src, long *status, gboolean *whole_sent, GError **error)
 {
+	const p2m_curl_fns *curl = p2m_curl();
 	struct curl_slist *hdrs = NULL;
 	CURLcode rc;
 
@@ -690,22 +692,22 @@ http(xfer *x, const http_req *hr, body_src *src, long *status, gboolean *whole_s
 	g_clear_pointer(&x->retry_after, g_free);
 	x->errbuf[0] = '\0';
 	if (setup(x, hr, &hdrs) != CURLE_OK) {
-		curl_slist_free_all(hdrs);
+		curl->slist_free_all(hdrs);
 		g_set_error_literal(error, P2M_ERROR, P2M_E_INTERNAL, "libcurl could not be set up for HTTPS");
 		return FALSE;
 	}
-	rc = curl_easy_perform(x->h);
-	curl_slist_free_all(hdrs);
+	rc = curl->easy_perform(x->h);
+	curl->slist_free_all(hdrs);
 	{
 		long request_bytes = 0;
 
 		/* The request line and headers went out (not a failed connect)
 		 * and so did every byte of the body. */
-		curl_easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &request_bytes);
+		curl->easy_getinfo(x->h, CURLINFO_REQUEST_SIZE, &request_bytes);
 		*whole_sent = request_bytes > 0 && (src == NULL || src->sent == src->total);
 	}
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, status);
+		curl->easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, status);
 		return TRUE;
 	}
 	if (x->canceled || is_canceled(x)) {
@@ -719,15 +721,15 @@ http(xfer *x, const http_req *hr, body_src *src, long *status, gboolean *whole_s
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY, "Graph's certificate is not trusted: %s",
-		            x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		            x->errbuf[0] ? x->errbuf : curl->easy_strerror(rc));
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
 		g_set_error(error, P2M_ERROR, P2M_E_TLS, "TLS with Graph failed: %s",
-		            x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		            x->errbuf[0] ? x->errbuf : curl->easy_strerror(rc));
 		break;
 	default:
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT, "Graph %s: %s", x->res->step,
-		            x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+		            x->errbuf[0] ? x->errbuf : curl->easy_strerror(rc));
 		break;
 	}
 	return FALSE;
@@ -1334,8 +1336,11 @@ p2m_graph_send(const p2m_graph_request *req, p2m_graph_result *res, GError **err
 		g_set_error_literal(error, P2M_ERROR, P2M_E_INTERNAL, "Graph request without token or mailbox");
 		return FALSE;
 	}
+	/* First: without libcurl, spooling the message would be for nothing. */
+	if (!p2m_curl_load(error))
+		return FALSE;
 	x.body = g_string_sized_new(1024);
-	if ((x.h = curl_easy_init()) == NULL) {
+	if ((x.h = p2m_curl()->easy_init()) == NULL) {
 		g_set_error_literal(error, P2M_ERROR, P2M_E_INTERNAL, "libcurl could not be set up");
 		goto out;
 	}
@@ -1364,7 +1369,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (x.h != NULL)
-		curl_easy_cleanup(x.h);
+		p2m_curl()->easy_cleanup(x.h);
 	g_string_free(x.body, TRUE);
 	g_free(x.request_id);
 	g_free(x.retry_after);

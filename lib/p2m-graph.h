@@ -81,6 +81,7 @@ void p2m_graph_result_clear(p2m_graph_result *res);
  *   P2M_E_CANCELED    *cancel was set (nothing was sent)
  *   P2M_E_DOCUMENT    the message could not be read or spooled
  *   P2M_E_PROTOCOL    an answer that makes no sense (no id, no uploadUrl)
+ *   P2M_E_INTERNAL    libcurl cannot be loaded, or the caller is root (p2m_curl_load)
  * The token never appears in any message.
  */
 gboolean p2m_graph_send(const p2m_graph_request *req, p2m_graph_result *res, GError **error);

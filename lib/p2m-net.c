@@ -2,23 +2,24 @@
 /* p2m-net.c - the network waits of one job, whatever the transport: one timeout, and what a failed transfer means. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <glib.h>
 
 #include "p2m-config.h"
+#include "p2m-curl.h"
 #include "p2m-net.h"
 
 CURLcode
 p2m_net_set_timeouts(CURL *h, unsigned timeout_s)
 {
 	long t = timeout_s > 0 ? (long) timeout_s : P2M_DEFAULT_TIMEOUT;
+	const p2m_curl_fns *c = p2m_curl();
 	CURLcode rc;
 
-	if ((rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, t)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, t)) != CURLE_OK ||
+	if ((rc = c->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, t)) != CURLE_OK ||
+	    (rc = c->easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, t)) != CURLE_OK ||
 	    /* Below 1 byte/s for T seconds = nothing moved in T seconds. */
-	    (rc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, t)) != CURLE_OK)
+	    (rc = c->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L)) != CURLE_OK ||
+	    (rc = c->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, t)) != CURLE_OK)
 		return rc;
 	return CURLE_OK;
 }

@@ -13,7 +13,8 @@
  * TIMEOUT_S seconds in which not one byte moves in either direction
  * (CURLOPT_LOW_SPEED_LIMIT/TIME), which also covers waiting for an HTTP
  * answer.  There is no limit on a whole transfer: a large upload that keeps
- * moving is never cut.  Returns the first failing option's code.
+ * moving is never cut.  Returns the first failing option's code.  H comes
+ * from p2m_curl()->easy_init(): libcurl is loaded (p2m-curl.h).
  */
 CURLcode p2m_net_set_timeouts(CURL *h, unsigned timeout_s);
 

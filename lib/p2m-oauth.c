@@ -2,10 +2,10 @@
 /* p2m-oauth.c - HTTPS form POSTs to the Entra token and device-code endpoints, and device-code replies. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <glib.h>
 #include <string.h>
 
+#include "p2m-curl.h"
 #include "p2m-debug.h"
 #include "p2m-error.h"
 #include "p2m-fail.h"
@@ -129,22 +129,23 @@ static gboolean
 setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, long timeout_s,
              reply_sink *sink, char *errbuf)
 {
+	const p2m_curl_fns *curl = p2m_curl();
 	long limit = timeout_s > 0 ? timeout_s : P2M_DEFAULT_TIMEOUT;
 	gboolean ok = TRUE;
 
-	ok &= curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
-	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK;
 #else
-	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS) == CURLE_OK;
 #endif
-	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) == CURLE_OK;
 	/* The system store stays trusted; ca_file adds an anchor (tests, private PKI). */
-	ok &= curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs") == CURLE_OK;
 	if (ca_pem != NULL) {
 		struct curl_blob blob;
 		gsize len = 0;
@@ -154,23 +155,23 @@ setup_handle(CURL *c, const char *url, GBytes *ca_pem, const char *body, long ti
 		blob.data = (void *) g_bytes_get_data(ca_pem, &len);
 		blob.len = len;
 		blob.flags = CURL_BLOB_COPY;
-		ok &= curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+		ok &= curl->easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
 	}
-	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, MIN((long) P2M_OAUTH_CONNECT_TIMEOUT, limit)) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT, MIN((long) P2M_OAUTH_TIMEOUT, limit)) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, MIN((long) P2M_OAUTH_CONNECT_TIMEOUT, limit)) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_TIMEOUT, MIN((long) P2M_OAUTH_TIMEOUT, limit)) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_POSTFIELDS, body) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_WRITEDATA, sink) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+	ok &= curl->easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK;
 	return ok;
 }
 
 static void
 set_curl_error(CURLcode rc, const char *url, const char *errbuf, gboolean too_big, GError **error)
 {
-	const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+	const char *detail = errbuf[0] != '\0' ? errbuf : p2m_curl()->easy_strerror(rc);
 
 	if (too_big)
 		g_set_error(error, P2M_ERROR, P2M_E_TOKEN_UNAVAILABLE,
@@ -214,6 +215,7 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long time
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	reply_sink sink = { NULL, FALSE };
+	const p2m_curl_fns *curl = NULL;
 	CURL *c = NULL;
 	CURLcode rc;
 	double total = 0;
@@ -226,8 +228,11 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long time
 		g_set_error(error, P2M_ERROR, P2M_E_CONFIG, "%s: the token endpoint must be an https URL", url);
 		goto out;
 	}
+	if (!p2m_curl_load(error))
+		goto out;
+	curl = p2m_curl();
 	sink.buf = g_string_sized_new(P2M_OAUTH_REPLY_MAX + 1);
-	if ((c = curl_easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, timeout_s, &sink, errbuf)) {
+	if ((c = curl->easy_init()) == NULL || !setup_handle(c, url, ca_pem, form_body, timeout_s, &sink, errbuf)) {
 		g_set_error(error, P2M_ERROR, P2M_E_INTERNAL, "%s: cannot set up libcurl", url);
 		goto out;
 	}
@@ -240,15 +245,15 @@ p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long time
 		p2m_debug("oauth: POST %s grant_type=%s scope=%s", url, grant != NULL ? grant : "-",
 		          scope != NULL ? scope : "-");
 	}
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	rc = curl->easy_perform(c);
+	curl->easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
 	if (rc != CURLE_OK) {
 		p2m_debug("oauth: no answer after %.3f s: curl %d (%s)", total, (int) rc,
-		          errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		          errbuf[0] != '\0' ? errbuf : curl->easy_strerror(rc));
 		set_curl_error(rc, url, errbuf, sink.too_big, error);
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
+	curl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
 	p2m_debug("oauth: HTTP %ld after %.3f s, %zu bytes", *http_status, total, sink.buf->len);
 	*len = sink.buf->len;
 	*body = g_string_free(sink.buf, FALSE);
@@ -260,7 +265,7 @@ out:
 		g_string_free(sink.buf, TRUE);
 	}
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		curl->easy_cleanup(c);
 	return ok;
 }
 

@@ -32,7 +32,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(p2m_oauth_form, p2m_oauth_form_free)
  * -> TRUE with *http_status and *body (NUL-terminated, free with
  * p2m_wipe_free: it may hold a token).  Errors: P2M_E_TLS_VERIFY (untrusted
  * certificate), P2M_E_TOKEN_UNAVAILABLE (DNS, connect, timeout, a reply over
- * P2M_OAUTH_REPLY_MAX), P2M_E_CONFIG (not an https URL). */
+ * P2M_OAUTH_REPLY_MAX), P2M_E_CONFIG (not an https URL), P2M_E_INTERNAL
+ * (libcurl cannot be loaded, or the caller is root: p2m_curl_load; call it
+ * in p2m-unpriv's child). */
 gboolean p2m_oauth_post(const char *url, GBytes *ca_pem, const char *form_body, long timeout_s,
                         long *http_status, char **body, gsize *len, GError **error);
 

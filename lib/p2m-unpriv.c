@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "p2m-cancel.h"
+#include "p2m-curl.h"
 #include "p2m-error.h"
 #include "p2m-secret.h"
 #include "p2m-unpriv.h"
@@ -476,6 +477,11 @@ spawner_main(int sock)
 	(void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() == 1)
 		_exit(0);
+	/* Every exchange of a child is HTTPS: load libcurl once here, now
+	 * that we are not root, instead of once per child; the root process
+	 * never maps it.  A failure is the child's to report (it tries again
+	 * and puts the error in its answer). */
+	(void) p2m_curl_load(NULL);
 	signal(SIGCHLD, SIG_IGN);  /* children are never waited for */
 	while (spawner_receive(OUT_FD, &hdr, fds, &ok)) {
 		/* The function pointer is trusted: only root's end of an unnamed

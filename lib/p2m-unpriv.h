@@ -32,7 +32,9 @@ gboolean p2m_unpriv_drop(const char *user, GError **error);
  * and from then on forks one child per p2m_unpriv_run() call, which reads
  * its request from a socket only root writes to.  fork() in a
  * threaded program would copy locks other threads hold (OpenSSL's, GLib's)
- * into a child that can never release them.  Without a spawner
+ * into a child that can never release them.  The spawner loads libcurl
+ * (p2m_curl_load) once it is no longer root, so that its children find it
+ * loaded; this process does not.  Without a spawner
  * p2m_unpriv_run() forks the caller itself, which is right for a
  * single-threaded program (the backend).  The spawner exits when this
  * process does.  P2M_E_PERMISSION when there is no such user, P2M_E_INTERNAL

@@ -2,6 +2,12 @@
 ## lib/pace.mk - what any transport shares: the network timeout and per-mailbox pacing (fragment of Makefile.am).
 lib_libp2m_la_SOURCES += \
 	lib/p2m-net.c lib/p2m-net.h
+## libcurl for the HTTPS transports (Graph, the token endpoint), loaded at run time.
+lib_libp2m_la_SOURCES += \
+	lib/p2m-curl.c lib/p2m-curl.h
+check_PROGRAMS += tests/unit/test-curl
+tests_unit_test_curl_LDADD = $(P2M_LIBS)
+TESTS += tests/unit/test-curl
 lib_libp2m_la_SOURCES += \
 	lib/p2m-pace.c lib/p2m-pace.h
 

@@ -38,7 +38,7 @@ fuzzers:
 	  $(CC) -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) \
 	    $(srcdir)/tests/fuzz/fuzz-$$t.c -o tests/fuzz/fuzz-$$t \
 	    lib/.libs/libp2m.a lib/.libs/libp2mcore.a \
-	    $(GLIB_LIBS) $(JSON_GLIB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(CUPS_LIBS) || exit 1; \
+	    $(GLIB_LIBS) $(JSON_GLIB_LIBS) $(OPENSSL_LIBS) $(CUPS_LIBS) || exit 1; \
 	done
 .PHONY: fuzzers
 

@@ -2,7 +2,6 @@
 /* helper-token-get.c - test driver: what the backend does for a token (p2m_token_get), printed without the token. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <glib.h>
 #include <stdio.h>
 
@@ -26,7 +25,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ACCOUNT [USER]\n", argv[0]);
 		return 2;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if ((cfg = p2m_config_load(NULL, &error)) == NULL || (a = p2m_config_find(cfg, argv[1])) == NULL) {
 		printf("error config: %s\n", error != NULL ? error->message : "no such account");
 		return 1;
