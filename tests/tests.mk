@@ -71,6 +71,9 @@ EXTRA_DIST += LICENSE
 ## token answer.
 EXTRA_DIST += tests/integration/strace-root.py
 TESTS += tests/integration/noroot-strace.sh
+## libcurl loaded at run time, never linked, never by root (lib/p2m-curl.h).
+TESTS += tests/integration/curl-lazy.sh
+EXTRA_DIST += tests/integration/curl-lazy.sh
 check_PROGRAMS += tests/unit/test-unpriv tests/fuzz/replay-tokframe
 tests_unit_test_unpriv_LDADD = $(P2M_LIBS)
 tests_fuzz_replay_tokframe_SOURCES = tests/fuzz/fuzz-tokframe.c $(FUZZ_REPLAY_MAIN)

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-# strace-root.py FILE - read `strace -f -o FILE` output (each line starts with
-# the pid) of a process tree started as root, and print one line per
-# AF_INET/AF_INET6 connect(): "root" when the process still held uid 0 (real,
-# effective or saved) at that moment, else "user", with pid and port.
+# strace-root.py FILE [PATH-PART] - read `strace -f -o FILE` output (each line
+# starts with the pid) of a process tree started as root, and print one line
+# per AF_INET/AF_INET6 connect(): "root" when the process still held uid 0
+# (real, effective or saved) at that moment, else "user", with pid and port;
+# with PATH-PART, also one per successful open/openat of a path containing
+# it (trace openat too), with pid and path.
 # A child starts with the uids its parent had when it entered clone/fork
 # (the child's own lines can come before the parent's clone returns, hence
 # two passes); setuid/setresuid change them only when they returned 0.
@@ -45,7 +47,7 @@ def events(path):
             yield (i, pid, name, entry, args, int(m2.group(1)) if m2 else None)
 
 
-def main(path):
+def main(path, part=None):
     evs = list(events(path))
     # pass 1: which clone entry line made each child
     born_at = {}
@@ -61,7 +63,8 @@ def main(path):
             if name[:-6] in FORKS:
                 snap[i] = list(uids[pid])
             continue
-        if ret != 0 and name != 'connect':
+        opened = part is not None and name in ('open', 'openat') and ret is not None and ret >= 0
+        if ret != 0 and name != 'connect' and not opened:
             continue
         if name == 'setuid':
             u = int(re.match(r'\s*(\d+)', args).group(1))
@@ -73,9 +76,13 @@ def main(path):
             port = re.search(r'htons\((\d+)\)', args)
             out.append('%s pid=%d port=%s' % ('root' if 0 in uids[pid] else 'user', pid,
                                                port.group(1) if port else '?'))
+        elif opened:
+            f = re.search(r'"([^"]*)"', args)
+            if f and part in f.group(1):
+                out.append('%s pid=%d open=%s' % ('root' if 0 in uids[pid] else 'user', pid, f.group(1)))
     for line in out:
         print(line)
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
