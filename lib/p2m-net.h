@@ -1,22 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* p2m-net.h - the network waits of one job, whatever the transport (SMTP, Graph, the token endpoint): one timeout, and what a failed transfer means. */
+/* p2m-net.h - what a failed exchange on the wire means for the job, whatever the transport. */
 #ifndef P2M_NET_H
 #define P2M_NET_H
 
-#include <curl/curl.h>
 #include <glib.h>
 
-/*
- * Bound every wait of a libcurl transfer by TIMEOUT_S seconds (0 = the
- * default, P2M_DEFAULT_TIMEOUT): connecting (TCP and TLS), each reply of a
- * server (SMTP, IMAP...: CURLOPT_SERVER_RESPONSE_TIMEOUT) and any stretch of
- * TIMEOUT_S seconds in which not one byte moves in either direction
- * (CURLOPT_LOW_SPEED_LIMIT/TIME), which also covers waiting for an HTTP
- * answer.  There is no limit on a whole transfer: a large upload that keeps
- * moving is never cut.  Returns the first failing option's code.  H comes
- * from p2m_curl()->easy_init(): libcurl is loaded (p2m-curl.h).
- */
-CURLcode p2m_net_set_timeouts(CURL *h, unsigned timeout_s);
+#include "p2m-wire.h"
 
 /* What went wrong on the wire, for the message a user reads. */
 typedef enum {
@@ -28,11 +17,12 @@ typedef enum {
 } p2m_net_fault;
 
 /*
- * Pure: classify CURL_CODE (a CURLcode) of a transfer that had (CONNECTED)
- * or had not yet established its connection.  A timeout before the
- * connection is UNREACHABLE; after it, STALLED.
+ * Pure: classify how a connection ended (ST) when the server had (REACHED:
+ * it said something, or heard a command) or had not yet been reached.  A
+ * server that accepts the TCP connection and then says nothing, or closes
+ * it, was not reached: a firewall or proxy in between does exactly that.
  */
-p2m_net_fault p2m_net_fault_of(long curl_code, gboolean connected);
+p2m_net_fault p2m_net_fault_of(p2m_wire_status st, gboolean reached);
 
 /* "unreachable", "stalled", "lost", "other", "ok". */
 const char *p2m_net_fault_name(p2m_net_fault f);

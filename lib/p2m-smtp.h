@@ -54,7 +54,7 @@ typedef struct {
 	/* Set asynchronously (SIGTERM): the transfer is abandoned before the
 	 * final "." so the server accepts nothing.  May be NULL. */
 	volatile sig_atomic_t *cancel;
-	long               timeout_s;  /* every single wait (p2m_net_set_timeouts), 0 = P2M_DEFAULT_TIMEOUT */
+	long               timeout_s;  /* every single wait (p2m_wire_new), 0 = P2M_DEFAULT_TIMEOUT */
 	/* The message's exact size when known, else 0.  It must be exact:
 	 * it is announced (SIZE= on MAIL FROM, RFC 1870) and the upload ends
 	 * after that many bytes (a reader that ends sooner fails the job). */

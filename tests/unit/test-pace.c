@@ -176,14 +176,16 @@ test_cancel(void)
 static void
 test_net_faults(void)
 {
-	g_assert_cmpint(p2m_net_fault_of(CURLE_OK, TRUE), ==, P2M_NET_OK);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_COULDNT_CONNECT, FALSE), ==, P2M_NET_UNREACHABLE);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_OPERATION_TIMEDOUT, FALSE), ==, P2M_NET_UNREACHABLE);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_OPERATION_TIMEDOUT, TRUE), ==, P2M_NET_STALLED);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_SEND_ERROR, TRUE), ==, P2M_NET_LOST);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_RECV_ERROR, TRUE), ==, P2M_NET_LOST);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_GOT_NOTHING, TRUE), ==, P2M_NET_LOST);
-	g_assert_cmpint(p2m_net_fault_of(CURLE_PEER_FAILED_VERIFICATION, TRUE), ==, P2M_NET_OTHER);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_OK, TRUE), ==, P2M_NET_OK);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_UNREACHABLE, FALSE), ==, P2M_NET_UNREACHABLE);
+	/* accepted, then silent or closed: a firewall or proxy, not the server */
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_STALLED, FALSE), ==, P2M_NET_UNREACHABLE);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_LOST, FALSE), ==, P2M_NET_UNREACHABLE);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_STALLED, TRUE), ==, P2M_NET_STALLED);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_LOST, TRUE), ==, P2M_NET_LOST);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_TLS_VERIFY, TRUE), ==, P2M_NET_OTHER);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_TLS, FALSE), ==, P2M_NET_OTHER);
+	g_assert_cmpint(p2m_net_fault_of(P2M_WIRE_PROTOCOL, TRUE), ==, P2M_NET_OTHER);
 	g_assert_cmpstr(p2m_net_fault_name(P2M_NET_STALLED), ==, "stalled");
 }
 
