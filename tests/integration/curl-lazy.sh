@@ -62,17 +62,7 @@ fi
 stop_helper
 
 if as_root && [ -n "$STRACE" ]; then
-	rm -f "$T/state/tokens/scanner.json"
-	before=$(token_requests client_credentials)
-	"$STRACE" -f -qq -o "$T/helperd.strace" -e trace="$TRACE" \
-		"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
-	STRACE_PID=$!
-	P2M_PIDS="$P2M_PIDS $STRACE_PID"
-	wait_for 20 at_least $((before + 1)) client_credentials
-	ok $? "traced helper: fetched a token"
-	wait_for 10 test -s "$T/state/tokens/scanner.json"
-	kill -TERM "$(pgrep -P "$STRACE_PID" | head -n 1)" 2>/dev/null
-	wait "$STRACE_PID" 2>/dev/null
+	trace_helper_start_fetch "$T/helperd.strace"
 	traced_opens helperd
 	is "$(grep -c '^root' "$T/helperd.opens")" 0 "traced helper: no process holding root ever opens libcurl"
 	[ "$(grep -c '^root' "$T/helperd.opens")" = 0 ] || diag "$(cat "$T/helperd.opens")"

@@ -53,6 +53,25 @@ stop_helper() {
 	return 0
 }
 
+# trace_helper_start_fetch OUT: from an empty token store, the helper run under
+# strace (-e trace=$TRACE, written to OUT) until it fetched its start-up token
+# and saved it; then stopped.  Sets one ok line.
+trace_helper_start_fetch() {
+	local before pid
+	rm -rf "$T/state/tokens"
+	before=$(token_requests client_credentials)
+	"$STRACE" -f -qq -o "$1" -e trace="$TRACE" \
+		"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
+	pid=$!
+	P2M_PIDS="$P2M_PIDS $pid"
+	wait_for 20 at_least $((before + 1)) client_credentials
+	ok $? "traced helper: fetched a token"
+	wait_for 10 test -s "$T/state/tokens/scanner.json"
+	kill -TERM "$(pgrep -P "$pid" | head -n 1)" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 # at_least N GRANT: true once tokend answered at least N token requests (of GRANT).
 at_least() { [ "$(token_requests ${2:-})" -ge "$1" ]; }
 

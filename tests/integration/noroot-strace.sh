@@ -98,17 +98,7 @@ is "$(token_requests client_credentials)" $((before + 1)) "XOAUTH2, helper up: t
 stop_helper
 
 # 4. The helper itself, traced while it fetches a token at start.
-rm -rf "$T/state/tokens"
-before=$(token_requests client_credentials)
-"$STRACE" -f -qq -o "$T/helperd.strace" -e trace="$TRACE" \
-	"$HELPER" --foreground --config "$PRINT2MAIL_CONF" >>"$T/helper.log" 2>&1 &
-STRACE_PID=$!
-P2M_PIDS="$P2M_PIDS $STRACE_PID"
-wait_for 20 at_least $((before + 1)) client_credentials
-ok $? "traced helper: fetched a token"
-wait_for 10 test -s "$T/state/tokens/scanner.json"
-kill -TERM "$(pgrep -P "$STRACE_PID" | head -n 1)" 2>/dev/null
-wait "$STRACE_PID" 2>/dev/null
+trace_helper_start_fetch "$T/helperd.strace"
 "$PYTHON3" "$ANALYZE" "$T/helperd.strace" >"$T/helperd.connects"
 check_connects helperd "traced helper" "$TOKEN_PORT"
 ok "$([ -z "$(find "$T/state" ! -user root)" ]; echo $?)" "traced helper: everything in the store is root's"
