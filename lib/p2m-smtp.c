@@ -609,13 +609,16 @@ ehlo_line(xfer *x, const char *line, gsize len)
 static int
 read_reply(xfer *x, read_mode mode)
 {
+	/* One deadline for the whole reply: a server that trickles one line
+	 * just inside the timeout, again and again, is a stalled server. */
+	gint64 deadline = p2m_wire_deadline(x->wire);
 	char line[LINE_MAX_KEPT + 3];
 	gsize len, n;
 
 	for (n = 0; n < REPLY_LINES_MAX; n++) {
 		gboolean first = x->tracker->current->len == 0;
 
-		if (!wire_ok(x, p2m_wire_read_line(x->wire, line, sizeof(line), &len)))
+		if (!wire_ok(x, p2m_wire_read_line(x->wire, deadline, line, sizeof(line), &len)))
 			return -1;
 		if (p2m_debug_enabled()) {
 			g_autofree char *shown = clean_reply_line(line, len);
@@ -654,7 +657,8 @@ say_quit(xfer *x, unsigned wait_s)
 		char line[LINE_MAX_KEPT + 3];
 		gsize len;
 
-		if (p2m_wire_read_line(x->wire, line, sizeof(line), &len) == P2M_WIRE_OK && p2m_debug_enabled()) {
+		if (p2m_wire_read_line(x->wire, p2m_wire_deadline(x->wire), line, sizeof(line), &len) == P2M_WIRE_OK &&
+		    p2m_debug_enabled()) {
 			g_autofree char *shown = clean_reply_line(line, len);
 
 			p2m_debug("smtp +%.3fs S: %s", elapsed(x), shown);

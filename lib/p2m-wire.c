@@ -434,10 +434,15 @@ fill(p2m_wire *w, gint64 deadline)
 	}
 }
 
-p2m_wire_status
-p2m_wire_read_line(p2m_wire *w, char *line, gsize max, gsize *len)
+gint64
+p2m_wire_deadline(const p2m_wire *w)
 {
-	gint64 deadline = g_get_monotonic_time() + w->timeout_us;
+	return g_get_monotonic_time() + w->timeout_us;
+}
+
+p2m_wire_status
+p2m_wire_read_line(p2m_wire *w, gint64 deadline, char *line, gsize max, gsize *len)
+{
 	p2m_wire_status st;
 
 	*len = 0;

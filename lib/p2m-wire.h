@@ -47,10 +47,13 @@ p2m_wire_status p2m_wire_connect(p2m_wire *w);
  * are read) plus CA_PEM (extra anchors, may be NULL), and HOST checked
  * against it (DNS name or IP address). */
 p2m_wire_status p2m_wire_start_tls(p2m_wire *w, const char *capath, GBytes *ca_pem);
+/* The moment the timeout from now ends (monotonic µs): one deadline for
+ * all the lines of a reply. */
+gint64 p2m_wire_deadline(const p2m_wire *w);
 /* One line (up to and without its LF; a CR before it is kept) into LINE of
- * MAX bytes, *LEN set.  A longer line: its first MAX - 1 bytes, the rest
- * is skipped.  The whole line within the timeout. */
-p2m_wire_status p2m_wire_read_line(p2m_wire *w, char *line, gsize max, gsize *len);
+ * MAX bytes, *LEN set, by DEADLINE (p2m_wire_deadline).  A longer line: its
+ * first MAX - 1 bytes, the rest is skipped. */
+p2m_wire_status p2m_wire_read_line(p2m_wire *w, gint64 deadline, char *line, gsize max, gsize *len);
 /* All of DATA; the timeout counts from the last byte that moved. */
 p2m_wire_status p2m_wire_write(p2m_wire *w, const void *data, gsize len);
 /* Every wait from now on at most TIMEOUT_S seconds (a short one for a QUIT). */

@@ -48,6 +48,38 @@ is "$BACKEND_RC" "$RC_OK" "dot lines: delivered"
 M=$(last_mail)
 is "$(tr -d '\r' <"$M" | tail -n 5)" "$(printf '.\n..\n.leading\nmiddle.\n.')" "dot lines: every line arrives as it was"
 
+# ---- a reply trickled a line a second with timeout = 3: each line is in
+# time, the reply is not (one deadline for the whole reply; per line, the
+# job would wait out all 40 lines and fail later, at STARTTLS) ----
+cat >"$T/trickle.py" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.sendall(b"220 trickle ESMTP\r\n")
+c.recv(1024)
+try:
+    for i in range(40):
+        c.sendall(b"250-LINE%d\r\n" % i)
+        time.sleep(1)
+    c.sendall(b"250 STARTTLS\r\n")
+    time.sleep(10)
+except OSError:
+    pass
+PY
+"$PYTHON3" "$T/trickle.py" >"$T/trickle.port" &
+P2M_PIDS="$P2M_PIDS $!"
+i=0; while [ ! -s "$T/trickle.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+cp "$PRINT2MAIL_CONF" "$T/conf.keep"
+sed -i "s/^port = .*/port = $(cat "$T/trickle.port")/" "$PRINT2MAIL_CONF"
+printf 'timeout = 3\n' >>"$PRINT2MAIL_CONF"
+bk_run "$URI" 406 alice "t" "" "$T/doc.txt"
+is "$BACKEND_RC" "$RC_RETRY" "trickled reply: retried"
+like "$(error_lines)" 'stopped answering during ehlo: nothing moved for 3 s' "trickled reply: stalled during EHLO, not 40 s later"
+cp "$T/conf.keep" "$PRINT2MAIL_CONF"
+
 # ---- the server by name: resolved (in a thread, bounded), every address tried, the name verified ----
 sed -i 's/^server = 127\.0\.0\.1$/server = localhost/' "$PRINT2MAIL_CONF"
 bk_run "$URI" 405 alice "by name" "" "$T/doc.txt"
