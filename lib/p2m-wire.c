@@ -361,6 +361,11 @@ p2m_wire_start_tls(p2m_wire *w, const char *capath, GBytes *ca_pem)
 
 	if ((st = setup_tls(w, capath, ca_pem)) != P2M_WIRE_OK)
 		return st;
+	/* Plain text the server sent after its "220 ready to start TLS" is
+	 * not part of the TLS session: kept, it would read as the first
+	 * protected reply (the STARTTLS injection of CVE-2011-0411's kind). */
+	w->off = w->len = 0;
+	w->skipping = FALSE;
 	for (;;) {
 		int r, e;
 		long v;

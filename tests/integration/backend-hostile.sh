@@ -80,6 +80,42 @@ is "$BACKEND_RC" "$RC_RETRY" "trickled reply: retried"
 like "$(error_lines)" 'stopped answering during ehlo: nothing moved for 3 s' "trickled reply: stalled during EHLO, not 40 s later"
 cp "$T/conf.keep" "$PRINT2MAIL_CONF"
 
+# ---- STARTTLS injection (RFC 3207 5, CVE-2011-0411's kind): plain text sent
+# with the "220" must not be read as the first reply under TLS ----
+cat >"$T/inject.py" <<'PY'
+import socket, ssl, sys
+certs = sys.argv[1]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+f = c.makefile("rb")
+c.sendall(b"220 inject ESMTP\r\n")
+f.readline()                                      # EHLO
+c.sendall(b"250-inject\r\n250 STARTTLS\r\n")
+f.readline()                                      # STARTTLS
+c.sendall(b"220 go ahead\r\n250 INJECTED-EHLO-ANSWER\r\n")
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(certs + "/server.pem", certs + "/server.key")
+t = ctx.wrap_socket(c, server_side=True)
+g = t.makefile("rb")
+g.readline()                                      # EHLO under TLS
+t.sendall(b"250-inject\r\n250 AUTH LOGIN\r\n")
+g.readline()                                      # AUTH LOGIN
+t.sendall(b"535 5.7.3 Authentication unsuccessful\r\n")
+g.readline()                                      # QUIT
+t.sendall(b"221 bye\r\n")
+PY
+"$PYTHON3" "$T/inject.py" "$T/certs" >"$T/inject.port" 2>"$T/inject.err" &
+P2M_PIDS="$P2M_PIDS $!"
+i=0; while [ ! -s "$T/inject.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sed -i "s/^port = .*/port = $(cat "$T/inject.port")/" "$PRINT2MAIL_CONF"
+bk_run "$URI" 407 alice "t" "" "$T/doc.txt"
+like "$(error_lines)" '535 5\.7\.3' "STARTTLS injection: the reply under TLS is the server's real one (535 to AUTH)"
+unlike "$BACKEND_ERR" 'INJECTED' "STARTTLS injection: the injected line was never read as a reply"
+cp "$T/conf.keep" "$PRINT2MAIL_CONF"
+
 # ---- the server by name: resolved (in a thread, bounded), every address tried, the name verified ----
 sed -i 's/^server = 127\.0\.0\.1$/server = localhost/' "$PRINT2MAIL_CONF"
 bk_run "$URI" 405 alice "by name" "" "$T/doc.txt"
