@@ -26,7 +26,7 @@ struct bk_source {
 	GByteArray    *pending;    /* passing through: bytes already read (the header block and more) */
 	gsize          pending_off;
 	gboolean       eof;
-	char           prev;       /* last byte handed out, for LF -> CRLF */
+	char           prev;       /* last byte handed out, for bare LF or CR -> CRLF */
 	char          *close;      /* passing a multipart message through: its "--BOUNDARY--" */
 	gboolean       closed;     /* ... seen at the start of a line */
 	char           line[80];   /* the start of the current line, to compare with close */
@@ -278,8 +278,11 @@ complete_at_eof(bk_source *s, GError **error)
 	return FALSE;
 }
 
-/* Pass the message through, turning bare LF into CRLF (SMTP wants CRLF;
- * libcurl's own conversion would double an existing CR). */
+/* Pass the message through with every line end CRLF: SMTP has no bare LF
+ * or CR (RFC 5321 2.3.8), and a server that took "<CR>.<CR><LF>" or
+ * "<LF>.<CR><LF>" for the end of the data would read what follows as
+ * commands under our account (SMTP smuggling).  Each bare one becomes CRLF,
+ * so the "." after it is a line's first character, and doubled. */
 static gssize
 read_through(bk_source *s, char *buf, gsize len, GError **error)
 {
@@ -306,6 +309,8 @@ read_through(bk_source *s, char *buf, gsize len, GError **error)
 	for (i = 0; i < got; i++) {
 		if (in[i] == '\n' && s->prev != '\r')
 			buf[out++] = '\r';
+		else if (in[i] != '\n' && s->prev == '\r')
+			buf[out++] = '\n';   /* the CR before was bare */
 		buf[out++] = (char) in[i];
 		s->prev = (char) in[i];
 		if (s->close != NULL && !s->closed)

@@ -321,21 +321,22 @@ char *
 p2m_smtp_debug_command(const char *line, gsize len, gboolean in_auth)
 {
 	g_autofree char *clean = NULL;
-	const char *mech, *end;
+	gsize mech, end, rest;
 
 	if (in_auth)
 		return g_strdup("<hidden>");
-	clean = clean_reply_line(line, len);
-	if (g_ascii_strncasecmp(clean, "AUTH ", 5) != 0)
-		return g_steal_pointer(&clean);
-	/* The mechanism is shown, never its initial response. */
-	for (mech = clean + 5; *mech == ' '; mech++)
+	if (len < 5 || g_ascii_strncasecmp(line, "AUTH ", 5) != 0)
+		return clean_reply_line(line, len);
+	/* The mechanism is shown, never its initial response, which is not
+	 * even copied (a copy would be freed unwiped). */
+	for (mech = 5; mech < len && line[mech] == ' '; mech++)
 		;
-	for (end = mech; *end != '\0' && *end != ' '; end++)
+	for (end = mech; end < len && line[end] != ' ' && line[end] != '\r' && line[end] != '\n'; end++)
 		;
-	while (*end == ' ')
-		end++;
-	return g_strdup_printf("AUTH %.*s%s", (int) (strcspn(mech, " ")), mech, *end != '\0' ? " <hidden>" : "");
+	for (rest = end; rest < len && (line[rest] == ' ' || line[rest] == '\r' || line[rest] == '\n'); rest++)
+		;
+	clean = clean_reply_line(line + mech, end - mech);
+	return g_strdup_printf("AUTH %s%s", clean, rest < len ? " <hidden>" : "");
 }
 
 /* ---- dot-stuffing (pure) ------------------------------------------------------- */
@@ -825,6 +826,11 @@ upload(xfer *x)
 		if (!wire_ok(x, p2m_wire_write(x->wire, out, p2m_smtp_stuff(&st, in, (gsize) n, out))))
 			return FALSE;
 	}
+	/* The last moment a cancel leaves the server with nothing: cupsd
+	 * stops the filters first, so the input's end may come just before
+	 * the backend's own SIGTERM. */
+	if (stop_cb(x))
+		return FALSE;
 	if (!wire_ok(x, p2m_wire_write(x->wire, p2m_smtp_stuff_end(&st), strlen(p2m_smtp_stuff_end(&st)))))
 		return FALSE;
 	x->all_sent = TRUE;
@@ -870,16 +876,22 @@ dialogue(xfer *x)
 	return TRUE;
 }
 
-/* The connection was closed under us.  Before the final "." the server
- * keeps nothing; after it, only the server knows (RFC 5321 6.1, the one
- * way SMTP duplicates a message): say which. */
+/* The connection was closed under us, or the answer to the final "."
+ * never came.  Before the final "." the server keeps nothing; after it,
+ * only the server knows (RFC 5321 6.1, the one way SMTP duplicates a
+ * message): say which. */
 static void
 lost_message(const xfer *x, p2m_smtp_result *res, GError **error)
 {
 	const p2m_account *a = x->req->account;
 
 	res->after_dot = res->stage == P2M_SMTP_STAGE_DATA_END && x->all_sent;
-	if (res->after_dot)
+	if (res->after_dot && res->fault == P2M_NET_STALLED)
+		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
+		            "the mail server %s:%u did not confirm the message within %u s (timeout) after the whole "
+		            "message (%" G_GUINT64_FORMAT " bytes) was sent; it is sent again, so if the server kept it "
+		            "it may arrive twice", a->server, port_of(a), timeout_of(x->req), x->bytes);
+	else if (res->after_dot)
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the connection to the mail server %s:%u was lost after the whole message (%" G_GUINT64_FORMAT
 		            " bytes) was on its way, before the server confirmed it; it is sent again, so if the "
@@ -958,12 +970,12 @@ conclude(gboolean ok, xfer *x, p2m_smtp_result *res, GError **error)
 	res->fault = fault_of(x);
 	if (refusal == NULL && (res->fault == P2M_NET_STALLED || res->fault == P2M_NET_LOST))
 		res->stage = x->work;
-	if (refusal == NULL && res->fault == P2M_NET_STALLED)
+	if (refusal == NULL && res->fault == P2M_NET_STALLED && !(x->all_sent && res->stage == P2M_SMTP_STAGE_DATA_END))
 		g_set_error(error, P2M_ERROR, P2M_E_CONNECT,
 		            "the mail server %s:%u stopped answering during %s: nothing moved for %u s (timeout)",
 		            a->server, port_of(a), p2m_smtp_stage_name(res->stage), timeout_of(x->req));
-	else if (refusal == NULL && res->fault == P2M_NET_LOST)
-		lost_message(x, res, error);
+	else if (refusal == NULL && (res->fault == P2M_NET_LOST || res->fault == P2M_NET_STALLED))
+		lost_message(x, res, error);   /* lost, or silent after the final "." */
 	else if (x->failed == P2M_WIRE_TLS_VERIFY)
 		g_set_error(error, P2M_ERROR, P2M_E_TLS_VERIFY, "the certificate of %s:%u is not trusted: %s",
 		            a->server, port_of(a), detail);

@@ -451,6 +451,7 @@ p2m_wire_read_line(p2m_wire *w, gint64 deadline, char *line, gsize max, gsize *l
 	p2m_wire_status st;
 
 	*len = 0;
+	w->skipping = FALSE;   /* a line cut short by a failure is not finished by the next call */
 	if (w->fd < 0)
 		return fail(w, P2M_WIRE_LOST, "not connected");
 	for (;;) {
@@ -471,6 +472,12 @@ p2m_wire_read_line(p2m_wire *w, gint64 deadline, char *line, gsize max, gsize *l
 		if (*len == max - 1)
 			w->skipping = TRUE;   /* keep what fits, read on to the LF */
 		w->off = w->len = 0;
+		/* Also while bytes keep coming: an endless line, or a flood of
+		 * TLS records, must not outlast the deadline or a cancel. */
+		if (stopped(w))
+			return fail(w, P2M_WIRE_STOPPED, "stopped");
+		if (g_get_monotonic_time() >= deadline)
+			return fail(w, P2M_WIRE_STALLED, "no whole line in time");
 		if ((st = fill(w, deadline)) != P2M_WIRE_OK)
 			return st;
 	}

@@ -48,6 +48,19 @@ is "$BACKEND_RC" "$RC_OK" "dot lines: delivered"
 M=$(last_mail)
 is "$(tr -d '\r' <"$M" | tail -n 5)" "$(printf '.\n..\n.leading\nmiddle.\n.')" "dot lines: every line arrives as it was"
 
+# ---- bare CR and LF passed through become CRLF: "<CR>.<CR><LF>" (SMTP smuggling)
+# reaches the server as a "." line of the body, dot-stuffed, never as the end
+# of the data followed by commands ----
+printf 'From: scanner@contoso.com\nTo: bob@contoso.com\nSubject: smuggle\nMIME-Version: 1.0\nContent-Type: text/plain\n\nstart\r.\r\nMAIL FROM:<eve@evil.example>\r\nRCPT TO:<eve@evil.example>\r\nlast\r\n' >"$T/smuggle.eml"
+N=$(mail_count)
+bk_run "print2mail://scanner" 408 alice "ignored" "" "$T/smuggle.eml" FINAL_CONTENT_TYPE=message/rfc822
+is "$BACKEND_RC" "$RC_OK" "bare CR before a dot: delivered"
+is "$(mail_count)" "$((N + 1))" "bare CR before a dot: one message"
+M=$(last_mail)
+ok "$(LC_ALL=C grep -c $'^\.\r$' "$M" | grep -qx 1; echo $?)" "bare CR before a dot: the \".\" arrives as a line of its own"
+ok "$(LC_ALL=C grep -q $'^MAIL FROM:<eve@evil.example>\r$' "$M"; echo $?)" "bare CR before a dot: what follows is body text"
+is "$(meta_field "$M" rcpt_tos)" "bob@contoso.com" "bare CR before a dot: no smuggled recipient"
+
 # ---- a reply trickled a line a second with timeout = 3: each line is in
 # time, the reply is not (one deadline for the whole reply; per line, the
 # job would wait out all 40 lines and fail later, at STARTTLS) ----

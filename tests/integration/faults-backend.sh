@@ -57,8 +57,10 @@ DOC="$T/big.pdf" fault "dropped in the middle of DATA" '{"drop": {"client_bytes"
 	'lost during the upload.*after [0-9]+ bytes of the message; the server accepted nothing'
 unlike "$(error_lines)" 'cannot be reached' "dropped in DATA: not called unreachable"
 fault "stall of 2 s in DATA (timeout 5)" '{"stall": {"client_bytes": 400000, "seconds": 2}}' "$RC_OK" '^$'
+# The proxy takes the whole message and holds it: from the backend's side
+# the final "." went out and no answer came, so it may have been kept.
 fault "stall of 20 s in DATA (timeout 5)" '{"stall": {"client_bytes": 400000, "seconds": 20}}' "$RC_RETRY" \
-	'stopped answering.*nothing moved for 5 s'
+	'stopped answering.*nothing moved for 5 s|did not confirm the message within 5 s .*may arrive twice'
 ok "$([ "$ELAPSED" -lt 18 ]; echo $?)" "stall of 20 s: the job gave up before the stall ended (${ELAPSED} s)"
 fault "stall of 20 s before the greeting" '{"stall": {"client_bytes": 0, "seconds": 20}}' "$RC_RETRY" \
 	'stopped answering|stalled'
