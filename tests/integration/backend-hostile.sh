@@ -130,8 +130,16 @@ unlike "$BACKEND_ERR" 'INJECTED' "STARTTLS injection: the injected line was neve
 cp "$T/conf.keep" "$PRINT2MAIL_CONF"
 
 # ---- the server by name: resolved (in a thread, bounded), every address tried, the name verified ----
-sed -i 's/^server = 127\.0\.0\.1$/server = localhost/' "$PRINT2MAIL_CONF"
-bk_run "$URI" 405 alice "by name" "" "$T/doc.txt"
-is "$BACKEND_RC" "$RC_OK" "server = localhost: delivered (certificate names DNS:localhost)"
-like "$(printf '%s\n' "$BACKEND_ERR" | grep '^DEBUG: ')" 'Connected to localhost \(127\.0\.0\.1 port' "server = localhost: connected to the IPv4 address"
+# (A minimal Debian without an /etc/hosts entry for it cannot resolve
+# "localhost": glibc has no built-in answer.)
+if getent ahostsv4 localhost | grep -q '^127\.0\.0\.1 '; then
+	sed -i 's/^server = 127\.0\.0\.1$/server = localhost/' "$PRINT2MAIL_CONF"
+	bk_run "$URI" 405 alice "by name" "" "$T/doc.txt"
+	is "$BACKEND_RC" "$RC_OK" "server = localhost: delivered (certificate names DNS:localhost)"
+	like "$(printf '%s\n' "$BACKEND_ERR" | grep '^DEBUG: ')" 'Connected to localhost \(127\.0\.0\.1 port' "server = localhost: connected to the IPv4 address"
+else
+	skip "server = localhost" "localhost does not resolve to 127.0.0.1 here (no /etc/hosts entry)"
+	skip "server = localhost: connected" "localhost does not resolve here"
+fi
+
 done_testing
