@@ -16,11 +16,6 @@ TRACE="openat,setuid,setresuid,clone,clone3,fork,vfork"
 # What libcurl pulls in and nothing else of ours does (Debian 12's libcurl4).
 CURL_TREE='libcurl|libnghttp2|librtmp|libssh2|libldap|liblber|libgssapi_krb5|libkrb5|libpsl|libbrotli'
 
-# skip DESC WHY: one test that cannot run here, as TAP's SKIP.
-skip() {
-	P2M_TESTS_RUN=$((P2M_TESTS_RUN + 1))
-	echo "ok $P2M_TESTS_RUN - $1 # SKIP $2"
-}
 as_root() { [ "$(id -u)" = 0 ]; }
 # traced_opens NAME: the libcurl opens in $T/NAME.strace (strace -f), each
 # by root or by a user (strace-root.py), into $T/NAME.opens.
