@@ -17,10 +17,13 @@ TRACE="openat,setuid,setresuid,clone,clone3,fork,vfork"
 CURL_TREE='libcurl|libnghttp2|librtmp|libssh2|libldap|liblber|libgssapi_krb5|libkrb5|libpsl|libbrotli'
 
 as_root() { [ "$(id -u)" = 0 ]; }
-# traced_opens NAME: the libcurl opens in $T/NAME.strace (strace -f), each
-# by root or by a user (strace-root.py), into $T/NAME.opens.
-traced_opens() {
+# check_opens NAME WHAT USERS WHY: in $T/NAME.strace (strace -f), no process
+# holding root opened libcurl, and USERS opens by processes that do not.
+check_opens() {
 	"$PYTHON3" "$ANALYZE" "$T/$1.strace" libcurl.so >"$T/$1.opens"
+	is "$(grep -c '^root' "$T/$1.opens")" 0 "$2: no process holding root ever opens libcurl"
+	[ "$(grep -c '^root' "$T/$1.opens")" = 0 ] || diag "$(cat "$T/$1.opens")"
+	is "$(grep -c '^user' "$T/$1.opens")" "$3" "$2: $4"
 }
 
 # 1. Linked: what the dynamic loader maps before main().
@@ -58,10 +61,7 @@ stop_helper
 
 if as_root && [ -n "$STRACE" ]; then
 	trace_helper_start_fetch "$T/helperd.strace"
-	traced_opens helperd
-	is "$(grep -c '^root' "$T/helperd.opens")" 0 "traced helper: no process holding root ever opens libcurl"
-	[ "$(grep -c '^root' "$T/helperd.opens")" = 0 ] || diag "$(cat "$T/helperd.opens")"
-	is "$(grep -c '^user' "$T/helperd.opens")" 1 "traced helper: the spawner opens it, once for all its children"
+	check_opens helperd "traced helper" 1 "the spawner opens it, once for all its children"
 else
 	skip "traced helper" "needs root and strace"
 fi
@@ -96,10 +96,7 @@ if as_root && [ -n "$STRACE" ]; then
 	P2M_WRAPPER="$STRACE -f -qq -o $T/graph.strace -e trace=$TRACE" \
 		bk_run "$URI" 83 alice "lazy graph 2" "" "$T/doc.pdf" ASAN_OPTIONS=detect_leaks=0
 	is "$BACKEND_RC" "$RC_OK" "traced Graph job, empty token cache: exit OK"
-	traced_opens graph
-	is "$(grep -c '^root' "$T/graph.opens")" 0 "traced Graph job: no process holding root ever opens libcurl"
-	[ "$(grep -c '^root' "$T/graph.opens")" = 0 ] || diag "$(cat "$T/graph.opens")"
-	is "$(grep -c '^user' "$T/graph.opens")" 2 "traced Graph job: the token request's child and the backend after its drop to lp open it"
+	check_opens graph "traced Graph job" 2 "the token request's child and the backend after its drop to lp open it"
 else
 	skip "traced Graph job" "needs root and strace"
 fi
