@@ -550,9 +550,9 @@ write_line(xfer *x, const char *line, gboolean track, gboolean secret)
 			x->work = x->tracker->stage;
 	}
 	if (p2m_debug_enabled()) {
-		g_autofree char *shown = g_ascii_strncasecmp(line, "AUTH ", 5) == 0 ?
-		                         p2m_smtp_debug_command(line, len, FALSE) :
-		                         p2m_smtp_debug_command(line, len, hidden);
+		/* an AUTH command shows its mechanism, only what follows is hidden */
+		g_autofree char *shown = p2m_smtp_debug_command(line, len,
+		                                                hidden && g_ascii_strncasecmp(line, "AUTH ", 5) != 0);
 
 		p2m_debug("smtp +%.3fs C: %s", elapsed(x), shown);
 	}
@@ -795,10 +795,6 @@ upload(xfer *x)
 		gssize n;
 
 		if (stop_cb(x))
-			return FALSE;
-		/* Normally stopped at EHLO already; a server that offers no SIZE
-		 * still gets not one byte of a message known to be too large. */
-		if (known_too_large(x))
 			return FALSE;
 		if (req->size > 0) {
 			if (x->bytes >= req->size)

@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const char *const cmds[] = { "EHLO x\r\n", "STARTTLS\r\n", "AUTH LOGIN\r\n", "c2VjcmV0\r\n",
 		                                    "MAIL FROM:<a@b>\r\n", "RCPT TO:<c@d>\r\n", "DATA\r\n", "QUIT\r\n" };
 		p2m_smtp_tracker *t = p2m_smtp_tracker_new();
-		const char *p = (const char *) data, *end = p + size, *nl, *kept[3];
+		const char *p = (const char *) data, *end = p + size, *nl, *kept[2];
 		gsize c = 0, m;
 
 		while (p < end) {
@@ -95,7 +95,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		kept[0] = p2m_smtp_tracker_refusal(t, NULL, NULL);
 		kept[1] = p2m_smtp_tracker_last_reply(t);
-		kept[2] = NULL;
 		for (i = 0; i < 2; i++) {
 			if (kept[i] == NULL)
 				continue;
